@@ -1,0 +1,3 @@
+from izzyfig.cli import main
+
+raise SystemExit(main())

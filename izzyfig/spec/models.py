@@ -1,0 +1,334 @@
+"""The spec language: closed, frozen pydantic models, one per figure kind.
+
+A spec file is ``version: 1``, optional ``defaults:`` and ``figures:`` (id -> figure).
+Each figure says where its attention comes from (source fields), which map to take
+(selection fields) and how to draw it (render options). Render option names are the
+keyword names of the matching ``izzyfig.render`` function, so the build passes
+``figure.render_options()`` straight through.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KINDS = (
+    "self-attention",
+    "question-context",
+    "cross-attention",
+    "comparison",
+    "stability",
+    "evolution",
+    "regions",
+)
+AXES = ("batch", "runs", "steps", "layers", "heads", "query", "key")
+OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
+
+NonNegInt = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Ratio = Annotated[float, Field(gt=0, le=0.5)]
+Unit = Annotated[float, Field(ge=0, le=1)]
+# Lists, not tuples: tuples become ``prefixItems``, which yaml-language-server ignores.
+IndexPair = Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
+TokenPair = Annotated[list[str], Field(min_length=2, max_length=2)]
+TextPair = Annotated[list[str], Field(min_length=2, max_length=2)]
+Size = Annotated[list[PositiveFloat], Field(min_length=2, max_length=2)]
+
+
+class Strict(BaseModel):
+    """Closed and frozen: unknown keys are errors, validated specs never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- boxes
+class CellBox(Strict):
+    """A highlight box by inclusive cell indices (row = attending token)."""
+
+    rows: IndexPair = Field(description="First and last row, inclusive.")
+    cols: IndexPair = Field(description="First and last column, inclusive.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CellBox:
+        for name in ("rows", "cols"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"inverted box: {name} [{lo}, {hi}] must have first <= last")
+        return self
+
+
+class TokenBox(Strict):
+    """A highlight box by token strings, resolved against the tokenised input.
+
+    ``tokens: [a, b]`` spans rows and columns from token ``a`` to token ``b``;
+    ``row_tokens``/``col_tokens`` set the two axes separately (cross-attention).
+    """
+
+    tokens: TokenPair | None = Field(None, description="Start and end token for both axes.")
+    row_tokens: TokenPair | None = Field(None, description="Start and end token of the rows.")
+    col_tokens: TokenPair | None = Field(None, description="Start and end token of the columns.")
+    occurrence: Literal["first", "last"] = Field(
+        "first", description="Which occurrence of a repeated token to use."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TokenBox:
+        split = self.row_tokens is not None or self.col_tokens is not None
+        if self.tokens is not None and split:
+            raise ValueError("give either 'tokens' or 'row_tokens'/'col_tokens', not both")
+        if self.tokens is None and (self.row_tokens is None or self.col_tokens is None):
+            raise ValueError("a token box needs 'tokens' or both 'row_tokens' and 'col_tokens'")
+        return self
+
+
+Box = Union[CellBox, TokenBox]
+
+
+# --------------------------------------------------------------------------- sources
+class ArraySource(Strict):
+    """Attention stored in a file instead of computed by a model."""
+
+    path: str = Field(description="Array file, relative to the spec file (.npy, .npz, .safetensors).")
+    key: str | None = Field(None, description="Array name inside a .npz or .safetensors file.")
+    layout: str = Field(
+        "query key",
+        description="Space-separated axis names, ending with 'query key'; "
+        "leading axes from: batch, runs, steps, layers, heads.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _suffix(cls, value: str) -> str:
+        if not value.endswith((".npy", ".npz", ".safetensors")):
+            raise ValueError(f"unsupported array file '{value}' (use .npy, .npz or .safetensors)")
+        return value
+
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, value: str) -> str:
+        axes = value.split()
+        unknown = [a for a in axes if a not in AXES]
+        if unknown:
+            raise ValueError(f"unknown axis '{unknown[0]}' (valid axes: {', '.join(AXES)})")
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"repeated axis in layout '{value}'")
+        if axes[-2:] != ["query", "key"]:
+            raise ValueError(f"layout '{value}' must end with 'query key'")
+        if "runs" in axes and "steps" in axes:
+            raise ValueError("a layout has either a 'runs' or a 'steps' axis, not both")
+        return " ".join(axes)
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return tuple(self.layout.split())
+
+
+class SourceFields(Strict):
+    """Where the attention comes from: a model run on text, or an array file."""
+
+    SOURCE_KEYS: ClassVar[tuple[str, ...]] = ("model", "array", "runs", "steps")
+
+    model: str | None = Field(
+        None, description="Model alias (e.g. 'minilm'), local directory, or cached hub id."
+    )
+    revision: str | None = Field(None, description="Hub revision of the model.")
+    dtype: Literal["float32", "float64", "float16", "bfloat16"] = "float32"
+    device: str = Field("cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
+    text: str | None = Field(None, min_length=1, description="Input text for a self-attention map.")
+    pair: TextPair | None = Field(None, description="Question and context for a text pair.")
+    source: str | None = Field(None, min_length=1, description="Encoder (source) text.")
+    target: str | None = Field(None, min_length=1, description="Decoder (target) text, teacher-forced.")
+    array: ArraySource | None = None
+    tokens: list[str] | None = Field(None, description="Token labels of an array source (both axes).")
+    x_labels: list[str] | None = Field(None, description="Column (attended-to) labels; overrides tokens.")
+    y_labels: list[str] | None = Field(None, description="Row (attending) labels; overrides tokens.")
+
+
+class SelectFields(Strict):
+    """Which map to take from the model's (or array's) attentions."""
+
+    layer: int | None = Field(None, description="Layer index; negative counts from the end.")
+    head: int | None = Field(None, description="Head index; negative counts from the end.")
+    kv_group: int | None = Field(
+        None, description="Grouped-query models: average the query heads sharing this key/value head."
+    )
+    attention: Literal["self", "encoder", "decoder", "cross"] | None = Field(
+        None,
+        description="Which attention of an encoder-decoder model; default 'cross' for "
+        "cross-attention figures, else 'self' (the encoder's for encoder-decoders).",
+    )
+
+    @model_validator(mode="after")
+    def _head_or_group(self) -> SelectFields:
+        if self.head is not None and self.kv_group is not None:
+            raise ValueError("give either 'head' or 'kv_group', not both")
+        return self
+
+
+class Selection(SourceFields, SelectFields):
+    """One side of a comparison: overrides the figure's own source and selection."""
+
+
+# --------------------------------------------------------------------------- options
+class FigureBase(Strict):
+    """Options every figure kind has."""
+
+    NON_RENDER_KEYS: ClassVar[frozenset[str]] = frozenset({"kind", "output", "caption"})
+
+    title: str | None = Field(None, description="Figure title; each kind has its own default.")
+    xlabel: str | None = Field(None, description="Label of the x axis (attended-to tokens).")
+    ylabel: str | None = Field(None, description="Label of the y axis (attending tokens).")
+    cmap: str = Field("Blues", description="Matplotlib colormap name.")
+    gamma: PositiveFloat = Field(1.5, description="PowerNorm exponent of the colour scale.")
+    boxes: list[Box] = Field(default_factory=list, description="Highlight boxes.")
+    figsize: Size | None = Field(None, description="Figure size in inches; default grows with tokens.")
+    output: str | None = Field(
+        None, description="Output path relative to the output dir; default '<figure id>.pdf'."
+    )
+    caption: str | None = Field(None, description="Caption of the LaTeX snippet.")
+
+    @field_validator("output")
+    @classmethod
+    def _relative_output(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+            raise ValueError(f"output '{value}' must be a relative path")
+        if ".." in re.split(r"[\\/]", value):
+            raise ValueError(f"output '{value}' escapes the output directory")
+        if not value.endswith(OUTPUT_SUFFIXES):
+            raise ValueError(f"output '{value}' must end with one of {', '.join(OUTPUT_SUFFIXES)}")
+        return value
+
+    def render_options(self) -> dict[str, Any]:
+        """Keyword arguments for the matching ``izzyfig.render`` function."""
+        skip = self.NON_RENDER_KEYS | set(SourceFields.model_fields) | set(SelectFields.model_fields)
+        skip |= {"a", "b", "runs", "steps", "boxes", "question_end"}
+        return {k: getattr(self, k) for k in type(self).model_fields if k not in skip}
+
+
+class TableLensOptions(Strict):
+    """IzzyViz's table-lens heatmap: enlarged top cells, sparse labels for long inputs."""
+
+    top_n: NonNegInt = Field(3, description="Widen the rows/columns of the top-n cells.")
+    enlarged_size: Annotated[float, Field(ge=1)] = Field(1.8, description="Width of widened rows/cols.")
+    auto_regions: bool = Field(False, description="Add boxes from key-region detection.")
+    length_threshold: PositiveInt = Field(64, description="Above this many tokens, labels turn sparse.")
+    if_interval: bool = Field(False, description="Sparse mode: label every 'interval'-th token.")
+    if_top_cells: bool = Field(True, description="Sparse mode: label the tokens of top cells.")
+    interval: PositiveInt = Field(10, description="Label spacing in sparse mode.")
+    show_scores_in_enlarged_cells: bool = True
+    label_rotation: Literal[45, 90] = Field(45, description="x label angle (IzzyViz 'lean_more' = 90).")
+
+
+class CircleOptions(Strict):
+    circle_scale: PositiveFloat = 1.0
+    max_circle_ratio: Ratio = Field(0.45, description="Largest circle radius as a fraction of a cell.")
+
+
+# --------------------------------------------------------------------------- kinds
+class SelfAttentionFigure(FigureBase, TableLensOptions, SourceFields, SelectFields):
+    kind: Literal["self-attention"]
+
+
+class QuestionContextFigure(FigureBase, TableLensOptions, SourceFields, SelectFields):
+    kind: Literal["question-context"]
+    question_end: PositiveInt | None = Field(
+        None, description="Array sources only: tokens before this index are the question."
+    )
+    titles: Annotated[list[str], Field(min_length=5, max_length=5)] | None = Field(
+        None, description="Titles of the five panels (A->A, B->B, A->B, B->A, all)."
+    )
+
+
+class CrossAttentionFigure(FigureBase, TableLensOptions, SourceFields, SelectFields):
+    kind: Literal["cross-attention"]
+    use_case: Literal["cross_attention", "encoder_self_attention", "decoder_self_attention"] = (
+        "cross_attention"
+    )
+
+
+class ComparisonFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
+    kind: Literal["comparison"]
+    a: Selection = Field(description="Background map (overrides the figure's source/selection).")
+    b: Selection = Field(description="Circle map (overrides the figure's source/selection).")
+
+
+class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
+    kind: Literal["stability"]
+    runs: Annotated[list[str], Field(min_length=2)] | None = Field(
+        None, description="Checkpoint directories of independent runs (or use an array with a 'runs' axis)."
+    )
+    use_std_error: bool = True
+    linecolor: str = "white"
+    linewidths: Annotated[float, Field(ge=0)] = 1.0
+    radial_resolution: Annotated[int, Field(ge=4, le=1000)] = 100
+    use_white_center: bool = False
+    color_contrast_scale: Annotated[float, Field(ge=0)] = 2.0
+
+
+class EvolutionFigure(FigureBase, SourceFields, SelectFields):
+    kind: Literal["evolution"]
+    steps: Annotated[list[str], Field(min_length=2)] | None = Field(
+        None, description="Checkpoint directories in training order (or an array with a 'steps' axis)."
+    )
+    step_labels: list[str] | None = Field(None, description="Legend names of the steps.")
+    sparkline_color_dark: str = "darkblue"
+    sparkline_color_light: str = "white"
+    sparkline_linewidth: PositiveFloat = 1.0
+    sparkline_alpha: Unit = 0.8
+    normalize_sparklines: bool = False
+
+
+class RegionsFigure(FigureBase, SourceFields, SelectFields):
+    kind: Literal["regions"]
+    n_regions: PositiveInt = 3
+    min_distance: NonNegInt = 2
+    expansion_threshold: PositiveFloat = 0.9
+    merge_threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    proximity_threshold: NonNegInt = 2
+    max_expansion_steps: PositiveInt = 3
+    region_color: str = "orange"
+    region_linewidth: PositiveFloat = 2.0
+    region_alpha: Unit = 0.7
+    label_regions: bool = False
+
+
+Figure = Annotated[
+    Union[
+        SelfAttentionFigure,
+        QuestionContextFigure,
+        CrossAttentionFigure,
+        ComparisonFigure,
+        StabilityFigure,
+        EvolutionFigure,
+        RegionsFigure,
+    ],
+    Field(discriminator="kind"),
+]
+FIGURE_CLASSES: dict[str, type[FigureBase]] = dict(
+    zip(
+        KINDS,
+        (
+            SelfAttentionFigure,
+            QuestionContextFigure,
+            CrossAttentionFigure,
+            ComparisonFigure,
+            StabilityFigure,
+            EvolutionFigure,
+            RegionsFigure,
+        ),
+    )
+)
+
+
+class SpecFile(Strict):
+    """One YAML file: ``version``, ``defaults`` (merged into each figure), ``figures``."""
+
+    version: Literal[1]
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description="Figure keys applied to every figure that accepts them."
+    )
+    figures: Annotated[dict[str, Figure], Field(min_length=1)]
