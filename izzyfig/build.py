@@ -1,0 +1,431 @@
+"""The build: the only module that knows every phase.
+
+spec (load, validate) -> plan (jobs) -> extract (attention, cached) -> render (PDF)
+-> lock + LaTeX. Figures are rebuilt only when what they are made of changed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from izzyfig import __version__
+from izzyfig.errors import BuildError, IzzyfigError, SpecError, SpecProblem
+from izzyfig.lock import Lock, canonical_json, environment, sha256_file, sha256_text, write_atomic
+from izzyfig.progress import Progress
+
+# Bump when a renderer change alters output bytes, so locked figures rebuild.
+RENDER_REVISION = 1
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a build reads and writes; paths are relative to the working directory."""
+
+    paths: tuple[str, ...]
+    out_dir: Path = Path("figures")
+    cache_dir: Path = Path(".izzyfig/cache")
+    lock_path: Path = Path("izzyfig.lock")
+    jobs: int = 1
+    quiet: bool = False
+    trust_remote_code: bool = False
+
+
+@dataclass
+class BuildReport:
+    built: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """Everything a render process needs; plain picklable data."""
+
+    job: Any
+    figure: Any
+    label: str
+    cache_dir: Path
+    out_path: Path
+    temp_path: Path
+    trust_remote_code: bool
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    figure_id: str
+    error: str | None = None
+
+
+# ----------------------------------------------------------------------------- planning
+@dataclass(frozen=True)
+class CompiledProject:
+    """Loaded specs and their plan, with the figure entries by id."""
+
+    specs: list
+    plan: Any
+    entries: dict[str, Any]
+
+
+def compile_project(project: Project) -> CompiledProject:
+    from izzyfig.plan import plan_build
+    from izzyfig.spec import load_specs
+
+    specs = load_specs(project.paths)
+    plan = plan_build(specs, cache_dir=project.cache_dir)
+    entries = {entry.id: entry for spec in specs for entry in spec.figures}
+    return CompiledProject(specs, plan, entries)
+
+
+def build_key(job: Any, inputs: list[dict]) -> str:
+    """Hash of everything a figure's bytes depend on."""
+    return sha256_text(
+        canonical_json(
+            {
+                "spec": job.spec_hash,
+                "inputs": inputs,
+                "renderer": [__version__, RENDER_REVISION, environment()["matplotlib"]],
+            }
+        )
+    )
+
+
+def is_up_to_date(job: Any, key: str, lock: Lock, out_dir: Path) -> bool:
+    entry = lock.figures.get(job.figure_id)
+    if not entry or entry.get("build_key") != key or entry.get("output") != job.output:
+        return False
+    path = out_dir / job.output
+    return path.is_file() and sha256_file(path) == entry.get("sha256")
+
+
+def select_jobs(compiled: CompiledProject, only: tuple[str, ...]) -> list:
+    jobs = list(compiled.plan.figures)
+    if not only:
+        return jobs
+    known = {job.figure_id for job in jobs}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise BuildError(
+            f"--only: unknown figure id(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return [job for job in jobs if job.figure_id in only]
+
+
+# ----------------------------------------------------------------------------- build
+def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) -> BuildReport:
+    """Build every out-of-date figure; report failures per figure, keep going."""
+    progress = Progress(quiet=project.quiet)
+    compiled = compile_project(project)
+    lock = Lock.read(project.lock_path)
+    report = BuildReport()
+    todo = []
+    for job in select_jobs(compiled, only):
+        key = build_key(job, job_inputs(job))
+        if not force and is_up_to_date(job, key, lock, project.out_dir):
+            report.up_to_date.append(job.figure_id)
+        else:
+            todo.append(job)
+    if todo:
+        _extract(project, compiled, todo, progress)
+        _render_all(project, compiled, todo, lock, report, progress)
+    if not only:
+        _forget_removed(lock, compiled)
+    lock.environment = environment()
+    lock.write()
+    _summarise(report, progress)
+    return report
+
+
+def _extract(project: Project, compiled: CompiledProject, todo: list, progress: Progress) -> None:
+    from izzyfig.extract import AttentionStore
+
+    store = AttentionStore(
+        project.cache_dir, trust_remote_code=project.trust_remote_code, progress=progress
+    )
+    store.prepare(compiled.plan.restricted_to([job.figure_id for job in todo]))
+
+
+def _render_all(project, compiled, todo, lock, report, progress) -> None:
+    tasks = [_render_task(project, compiled, job) for job in todo]
+    progress.phase("render", len(tasks))
+    by_id = {job.figure_id: job for job in todo}
+    for result in _run_tasks(tasks, project.jobs):
+        task = next(t for t in tasks if t.job.figure_id == result.figure_id)
+        if result.error is None:
+            _commit_output(project, compiled, by_id[result.figure_id], task, lock)
+            report.built.append(result.figure_id)
+        else:
+            task.temp_path.unlink(missing_ok=True)
+            report.failed.append(result.error)
+        progress.advance(result.figure_id if result.error is None else f"{result.figure_id} FAILED")
+
+
+def _render_task(project: Project, compiled: CompiledProject, job: Any) -> RenderTask:
+    entry = compiled.entries[job.figure_id]
+    out_path = _confined(project.out_dir, job.output)
+    temp = out_path.with_name(f".{out_path.name}.{os.getpid()}.part{out_path.suffix}")
+    return RenderTask(
+        job, entry.figure, str(entry.position), project.cache_dir, out_path, temp,
+        project.trust_remote_code,
+    )
+
+
+def _confined(out_dir: Path, output: str) -> Path:
+    """Resolve an output path, refusing anything (e.g. a symlink) that leaves ``out_dir``."""
+    root = out_dir.resolve()
+    path = (out_dir / output).resolve()
+    if root != path and root not in path.parents:
+        raise BuildError(f"output '{output}' resolves outside the output directory {out_dir}")
+    return out_dir / output
+
+
+def _run_tasks(tasks: list[RenderTask], jobs: int):
+    if jobs <= 1 or len(tasks) <= 1:
+        yield from map(render_task, tasks)
+        return
+    # spawn: a forked child would inherit torch's threads and locks from extraction.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        yield from pool.map(render_task, tasks)
+
+
+def render_task(task: RenderTask) -> RenderResult:
+    """Render one figure into ``task.temp_path``; never raises."""
+    figure_id = task.job.figure_id
+    try:
+        render_figure(task)
+    except IzzyfigError as error:
+        return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: {error}")
+    except Exception:  # one broken figure must not stop the others
+        detail = traceback.format_exc(limit=-3).strip()
+        return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: internal error\n{detail}")
+    return RenderResult(figure_id)
+
+
+def render_figure(task: RenderTask) -> None:
+    from izzyfig.extract import AttentionStore
+    from izzyfig.render import save_figure
+
+    store = AttentionStore(task.cache_dir, trust_remote_code=task.trust_remote_code)
+    data = store.figure_data(task.job)
+    boxes = resolve_boxes(task.figure.boxes, data.x_labels, data.y_labels)
+    figure = draw(task.job.kind, data, boxes, task.figure.render_options())
+    task.temp_path.parent.mkdir(parents=True, exist_ok=True)
+    save_figure(figure, task.temp_path)
+
+
+def draw(kind: str, data: Any, boxes: list, options: dict[str, Any]):
+    """Call the renderer of ``kind`` with the extracted arrays and the spec's options."""
+    from izzyfig import render
+
+    first = data.matrices[0]
+    x, y = data.x_labels, data.y_labels
+    if kind == "self-attention":
+        return render.render_self_attention(first, x, boxes=boxes, **options)
+    if kind == "question-context":
+        return render.render_question_context(first, x, data.question_end, boxes=boxes, **options)
+    if kind == "cross-attention":
+        return render.render_cross_attention(first, x, y, boxes=boxes, **options)
+    if kind == "comparison":
+        return render.render_comparison(first, data.matrices[1], x, y, boxes=boxes, **options)
+    if kind == "stability":
+        return render.render_stability(first, x, y, boxes=boxes, **options)
+    if kind == "evolution":
+        return render.render_evolution(first, x, y, boxes=boxes, **options)
+    if kind == "regions":
+        return render.render_regions(first, x, y, boxes=boxes, **options)
+    raise BuildError(f"no renderer for figure kind '{kind}'")
+
+
+def resolve_boxes(boxes, x_labels: list[str], y_labels: list[str]) -> list[tuple[int, int, int, int]]:
+    """Turn spec boxes into inclusive ``(top, left, bottom, right)`` cells."""
+    cells = []
+    for index, box in enumerate(boxes):
+        if hasattr(box, "rows"):
+            (top, bottom), (left, right) = box.rows, box.cols
+        else:
+            rows = box.row_tokens or box.tokens
+            cols = box.col_tokens or box.tokens
+            top, bottom = _token_span(rows, y_labels, box.occurrence, f"boxes[{index}]")
+            left, right = _token_span(cols, x_labels, box.occurrence, f"boxes[{index}]")
+        if bottom >= len(y_labels) or right >= len(x_labels):
+            raise BuildError(
+                f"boxes[{index}]: cells up to ({bottom}, {right}) lie outside the "
+                f"{len(y_labels)}x{len(x_labels)} matrix"
+            )
+        cells.append((top, left, bottom, right))
+    return cells
+
+
+def _token_span(pair: list[str], labels: list[str], occurrence: str, where: str) -> tuple[int, int]:
+    span = []
+    for token in pair:
+        hits = [i for i, label in enumerate(labels) if label == token]
+        if not hits:
+            raise BuildError(f"{where}: token '{token}' is not among the tokens {labels}")
+        span.append(hits[0] if occurrence == "first" else hits[-1])
+    start, end = span
+    if start > end:
+        raise BuildError(f"{where}: token '{pair[0]}' comes after '{pair[1]}'")
+    return start, end
+
+
+def _commit_output(project, compiled, job, task: RenderTask, lock: Lock) -> None:
+    """Replace the output, keeping the lock truthful at every instant."""
+    lock.figures.pop(job.figure_id, None)
+    lock.write()
+    os.replace(task.temp_path, task.out_path)
+    entry = lock_entry(compiled, job, task.out_path)
+    lock.figures[job.figure_id] = entry
+    lock.write()
+    write_snippet(project, job, entry)
+
+
+def _forget_removed(lock: Lock, compiled: CompiledProject) -> None:
+    for figure_id in list(lock.figures):
+        if figure_id not in compiled.entries:
+            del lock.figures[figure_id]
+
+
+def _summarise(report: BuildReport, progress: Progress) -> None:
+    for message in report.failed:
+        progress.stream.write(message + "\n")
+    progress.message(
+        f"{len(report.built)} built, {len(report.up_to_date)} up to date, "
+        f"{len(report.failed)} failed"
+    )
+
+
+# ----------------------------------------------------------------------------- lock entries
+def job_inputs(job: Any) -> list[dict]:
+    """One plain dict per attention selection: what the figure's numbers come from."""
+    return [selection.describe() for selection in job.selections]
+
+
+def changed_parameters(figure: Any) -> dict[str, Any]:
+    """Render options that differ from the kind's defaults (for the appendix)."""
+    options = figure.render_options()
+    defaults = type(figure)(kind=figure.kind, **_required_fields(figure)).render_options()
+    return {k: v for k, v in options.items() if v != defaults.get(k)}
+
+
+def _required_fields(figure: Any) -> dict[str, Any]:
+    return {
+        name: getattr(figure, name)
+        for name, info in type(figure).model_fields.items()
+        if info.is_required() and name != "kind"
+    }
+
+
+def lock_entry(compiled: CompiledProject, job: Any, out_path: Path) -> dict[str, Any]:
+    entry = compiled.entries[job.figure_id]
+    inputs = job_inputs(job)
+    return {
+        "spec": str(entry.file),
+        "kind": job.kind,
+        "spec_hash": job.spec_hash,
+        "caption": entry.figure.caption,
+        "inputs": inputs,
+        "parameters": json.loads(canonical_json(changed_parameters(entry.figure))),
+        "cache_key": getattr(job, "cache_key", None),
+        "build_key": build_key(job, inputs),
+        "output": job.output,
+        "sha256": sha256_file(out_path),
+    }
+
+
+def write_snippet(project: Project, job: Any, entry: dict) -> None:
+    from izzyfig.latex import figure_snippet
+
+    tex_path = project.out_dir / (Path(job.output).with_suffix("").as_posix() + ".tex")
+    graphics = Path(job.output).name if tex_path.parent == (project.out_dir / job.output).parent else job.output
+    text = figure_snippet(job.figure_id, entry, graphics_path=graphics)
+    write_atomic(tex_path, text.encode("utf-8"))
+
+
+# ----------------------------------------------------------------------------- other commands
+def describe_plan(project: Project) -> str:
+    compiled = compile_project(project)
+    lock = Lock.read(project.lock_path)
+    lines = [compiled.plan.describe()]
+    lines.append("figures:")
+    for job in compiled.plan.figures:
+        key = build_key(job, job_inputs(job))
+        state = "up to date" if is_up_to_date(job, key, lock, project.out_dir) else "to build"
+        lines.append(f"  {job.figure_id} ({job.kind}) -> {project.out_dir / job.output}: {state}")
+    return "\n".join(lines)
+
+
+@dataclass
+class VerifyReport:
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify(project: Project) -> VerifyReport:
+    """Rebuild every locked figure in a temporary directory and compare hashes."""
+    lock = Lock.read(project.lock_path)
+    if not lock.figures:
+        raise BuildError(f"{project.lock_path}: no locked figures to verify; run izzyfig build first")
+    with tempfile.TemporaryDirectory(prefix="izzyfig-verify-") as tmp:
+        scratch = Project(
+            paths=project.paths,
+            out_dir=Path(tmp) / "out",
+            cache_dir=project.cache_dir,
+            lock_path=Path(tmp) / "izzyfig.lock",
+            jobs=project.jobs,
+            quiet=True,
+            trust_remote_code=project.trust_remote_code,
+        )
+        result = build(scratch, force=True)
+        rebuilt = Lock.read(scratch.lock_path)
+    report = VerifyReport(differences=_compare_locks(lock, rebuilt))
+    report.differences += result.failed
+    for line in report.differences:
+        print(line)
+    same = len(lock.figures) - len(report.differences)
+    print(f"verify: {same} of {len(lock.figures)} locked figure(s) reproduced byte for byte")
+    return report
+
+
+def _compare_locks(locked: Lock, rebuilt: Lock) -> list[str]:
+    differences = []
+    for figure_id, old in sorted(locked.figures.items()):
+        new = rebuilt.figures.get(figure_id)
+        if new is None:
+            differences.append(f"{figure_id}: no longer built by the specs")
+        elif new["sha256"] != old["sha256"]:
+            differences.append(f"{figure_id}: {_why_different(old, new)}")
+    return differences
+
+
+def _why_different(old: dict, new: dict) -> str:
+    if old.get("spec_hash") != new.get("spec_hash"):
+        return "spec changed since it was locked"
+    if old.get("inputs") != new.get("inputs"):
+        return "inputs changed (model, text or array)"
+    return f"renderer output differs (locked {old['sha256'][:12]}, now {new['sha256'][:12]})"
+
+
+def write_appendix(project: Project, tex_path: Path | None = None) -> Path:
+    from izzyfig.latex import appendix
+
+    lock = Lock.read(project.lock_path)
+    if not lock.figures:
+        raise BuildError(f"{project.lock_path}: no locked figures; run izzyfig build first")
+    path = tex_path or project.out_dir / "appendix.tex"
+    write_atomic(path, appendix(lock.to_dict()).encode("utf-8"))
+    return path
+
