@@ -1,0 +1,231 @@
+"""The model runner: the only module that imports torch and transformers, and lazily.
+
+Models load from local directories only (the planner resolved aliases and hub ids),
+always with ``attn_implementation="eager"`` -- transformers 5's default ``sdpa``
+returns no attention weights -- then ``eval()``, and run seeded under
+``torch.inference_mode()``. ``trust_remote_code`` stays off unless the user asks.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from izzyfig.errors import ExtractError
+from izzyfig.extract.tokens import TokenizedInput, TokenSequence, clean_label
+from izzyfig.plan.jobs import Forward, ModelLoad
+
+SEED = 0
+OUTPUT_FIELDS = {
+    "self": "attentions",
+    "encoder": "encoder_attentions",
+    "decoder": "decoder_attentions",
+    "cross": "cross_attentions",
+}
+
+
+def import_torch():
+    """Import torch and transformers, offline and quiet (no download, no progress bars)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    return torch, transformers
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Model inputs of one forward as plain lists, with their tokens."""
+
+    inputs: dict[str, list[int]]
+    tokens: TokenizedInput
+
+
+class ModelRunner:
+    """Loads one model at a time and runs forwards on it, counting both."""
+
+    def __init__(self, *, trust_remote_code: bool = False):
+        self.trust_remote_code = trust_remote_code
+        self.loads = 0
+        self.forwards = 0
+        self._tokenizers: dict[str, Any] = {}
+        self._encoded: dict[str, Encoded] = {}
+        self._loaded: tuple[ModelLoad, Any] | None = None
+
+    # -- tokens --------------------------------------------------------------------------
+    def tokenize(self, forward: Forward) -> TokenizedInput:
+        return self._encode(forward).tokens
+
+    def _tokenizer(self, model: ModelLoad):
+        if model.ref not in self._tokenizers:
+            _, transformers = import_torch()
+            try:
+                self._tokenizers[model.ref] = transformers.AutoTokenizer.from_pretrained(
+                    model.ref, trust_remote_code=self.trust_remote_code, local_files_only=True
+                )
+            except Exception as error:  # transformers raises many types for a bad directory
+                raise ExtractError(f"cannot load the tokenizer of model '{model.label()}': "
+                                   f"{_first_line(error)}{_remote_hint(error)}") from error
+        return self._tokenizers[model.ref]
+
+    def _encode(self, forward: Forward) -> Encoded:
+        if forward.key in self._encoded:
+            return self._encoded[forward.key]
+        tokenizer = self._tokenizer(forward.model)
+        decoder = None
+        question_end = None
+        if forward.pair is not None:
+            encoding = tokenizer(*forward.pair)
+            question_end = _question_end(tokenizer, encoding, forward)
+        else:
+            encoding = tokenizer(forward.text or forward.source)
+        inputs = {name: list(encoding[name]) for name in ("input_ids", "token_type_ids") if name in encoding}
+        if forward.target is not None:
+            labels = list(tokenizer(text_target=forward.target)["input_ids"])
+            start = decoder_start_token(Path(forward.model.ref))
+            inputs["decoder_input_ids"] = [start] + labels[:-1]  # teacher forcing: shift right
+            decoder = self._sequence(tokenizer, inputs["decoder_input_ids"])
+        tokens = TokenizedInput(self._sequence(tokenizer, inputs["input_ids"]), decoder, question_end)
+        self._encoded[forward.key] = Encoded(inputs, tokens)
+        return self._encoded[forward.key]
+
+    @staticmethod
+    def _sequence(tokenizer, ids: list[int]) -> TokenSequence:
+        raw = tuple(tokenizer.convert_ids_to_tokens(ids))
+        special = set(tokenizer.all_special_tokens)
+        labels = tuple(
+            token if token in special else clean_label(tokenizer.convert_tokens_to_string([token]), token)
+            for token in raw
+        )
+        return TokenSequence(raw, labels)
+
+    # -- models --------------------------------------------------------------------------
+    def _model(self, load: ModelLoad):
+        if self._loaded is not None and self._loaded[0] == load:
+            return self._loaded[1]
+        self.release()
+        torch, transformers = import_torch()
+        _check_device(torch, load.device)
+        torch.manual_seed(SEED)  # weights missing from a checkpoint are initialised seeded
+        try:
+            model = transformers.AutoModel.from_pretrained(
+                load.ref,
+                attn_implementation="eager",
+                dtype=getattr(torch, load.dtype),
+                trust_remote_code=self.trust_remote_code,
+                local_files_only=True,
+            )
+        except Exception as error:  # transformers raises many types for a bad checkpoint
+            raise ExtractError(f"cannot load model '{load.label()}' from {load.ref}: "
+                               f"{_first_line(error)}{_remote_hint(error)}") from error
+        model.to(load.device).eval()
+        self.loads += 1
+        self._loaded = (load, model)
+        return model
+
+    def release(self) -> None:
+        """Drop the loaded model so that the next one does not double peak memory."""
+        self._loaded = None
+
+    # -- forwards ------------------------------------------------------------------------
+    def attentions(self, forward: Forward, layers) -> dict[tuple[str, int], np.ndarray]:
+        """Run ``forward`` and return the ``(heads, query, key)`` maps of ``layers``.
+
+        Parameters
+        ----------
+        layers
+            ``(attention, layer)`` pairs to keep; every other layer is dropped at once.
+        """
+        torch, _ = import_torch()
+        model = self._model(forward.model)
+        encoded = self._encode(forward)
+        accepted = inspect.signature(model.forward).parameters
+        kwargs = {
+            name: torch.tensor([ids], device=forward.model.device)
+            for name, ids in encoded.inputs.items()
+            if name in accepted
+        }
+        kwargs["attention_mask"] = torch.ones_like(kwargs["input_ids"])
+        if "use_cache" in accepted:
+            kwargs["use_cache"] = False
+        torch.manual_seed(SEED)
+        try:
+            with torch.inference_mode():
+                output = model(**kwargs, output_attentions=True, return_dict=True)
+        except Exception as error:  # shape or index errors from inside the model
+            raise ExtractError(f"forward pass of model '{forward.model.label()}' on "
+                               f"{forward.summary()} failed: {_first_line(error)}") from error
+        self.forwards += 1
+        return {layer: self._pick(output, forward, *layer) for layer in sorted(layers)}
+
+    @staticmethod
+    def _pick(output: Any, forward: Forward, attention: str, layer: int) -> np.ndarray:
+        maps = getattr(output, OUTPUT_FIELDS[attention], None)
+        if not maps:
+            raise ExtractError(
+                f"model '{forward.model.label()}' returned no {attention} attention weights "
+                "(it may not support attn_implementation='eager')"
+            )
+        tensor = maps[layer][0]  # (heads, query, key) of the only batch item
+        if forward.model.dtype == "float64":
+            return tensor.cpu().numpy()
+        return tensor.float().cpu().numpy()  # float16/bfloat16 have no exact NumPy twin
+
+
+def _question_end(tokenizer, encoding, forward: Forward) -> int:
+    """Index of the first context token: from token types, sequence ids, or the separator."""
+    types = encoding.get("token_type_ids")
+    if types and 1 in types:
+        return list(types).index(1)
+    try:
+        sequence_ids = encoding.sequence_ids()
+    except (ValueError, AttributeError):  # slow tokenizers have no sequence ids
+        sequence_ids = []
+    if 1 in sequence_ids:
+        return sequence_ids.index(1)
+    ids = list(encoding["input_ids"])
+    if tokenizer.sep_token_id is not None and tokenizer.sep_token_id in ids:
+        return ids.index(tokenizer.sep_token_id) + 1
+    raise ExtractError(f"cannot tell where the question ends in the pair {forward.summary()} "
+                       f"for model '{forward.model.label()}' (no token types or separator)")
+
+
+def decoder_start_token(model_dir: Path) -> int:
+    """The decoder start id: config, then generation config, then the pad id."""
+    for name in ("config.json", "generation_config.json"):
+        try:
+            config = json.loads((model_dir / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(config.get("decoder_start_token_id"), int):
+            return config["decoder_start_token_id"]
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    if isinstance(config.get("pad_token_id"), int):
+        return config["pad_token_id"]
+    raise ExtractError(f"model in {model_dir} has no decoder_start_token_id, so the target "
+                       "cannot be teacher-forced")
+
+
+def _check_device(torch, device: str) -> None:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ExtractError(f"device '{device}' was asked for, but torch finds no CUDA device; use 'cpu'")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ExtractError("device 'mps' was asked for, but torch finds no MPS device; use 'cpu'")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def _remote_hint(error: BaseException) -> str:
+    if "trust_remote_code" in str(error):
+        return " (this model runs its own code: pass --trust-remote-code if you trust it)"
+    return ""

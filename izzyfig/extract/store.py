@@ -1,0 +1,229 @@
+"""``AttentionStore``: turns a ``BuildPlan`` into cached attention, then figures' arrays.
+
+``prepare(plan)`` reads what the cache has, tokenises what it lacks, checks every
+figure against the real token counts (boxes, labels, lengths) and only then runs the
+missing forwards, grouped by model so each model loads once. With everything cached,
+no forward runs and torch is never imported. ``figure_data(job)`` then returns the
+matrices and labels a renderer needs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from izzyfig.errors import ExtractError, SpecError
+from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer
+from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
+from izzyfig.extract.cache import AttentionCache
+from izzyfig.extract.tokens import TokenizedInput
+from izzyfig.plan.jobs import ArrayLoad, AttentionSelection, BuildPlan, FigureJob, Forward, ModelLoad
+from izzyfig.plan.planner import library_versions
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """What a renderer draws for one figure.
+
+    ``matrices`` holds one ``(query, key)`` array per selection (two for a comparison);
+    stability and evolution figures get one ``(n, query, key)`` stack. Rows are the
+    attending tokens (``y_labels``), columns the attended ones (``x_labels``).
+    ``boxes`` are the spec's boxes as inclusive ``(top, left, bottom, right)`` cells.
+    """
+
+    matrices: tuple[np.ndarray, ...]
+    x_labels: tuple[str, ...]
+    y_labels: tuple[str, ...]
+    question_end: int | None
+    raw_x_tokens: tuple[str, ...]
+    raw_y_tokens: tuple[str, ...]
+    boxes: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrepareStats:
+    """What ``prepare`` did: models loaded, forwards run, forwards served by the cache."""
+
+    models_loaded: int
+    forwards_run: int
+    forwards_cached: int
+    seconds: float
+
+
+class AttentionStore:
+    """The attention cache of a project, and the runner that fills it.
+
+    Parameters
+    ----------
+    cache_dir
+        Root of the cache (the build's default is ``.izzyfig/cache``).
+    trust_remote_code
+        Let models with their own code run it (off unless the user asks).
+    progress
+        Optional object with ``phase(name, total)`` and ``advance(label)``.
+    raw_labels
+        Label axes with the tokenizer's raw tokens (``##ing``, ``Ġthe``) instead of
+        cleaned ones.
+    """
+
+    def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
+                 raw_labels: bool = False):
+        self.cache = AttentionCache(Path(cache_dir))
+        self.trust_remote_code = trust_remote_code
+        self.progress = progress
+        self.raw_labels = raw_labels
+        self._runner = None
+        self._tokens: dict[str, TokenizedInput] = {}
+        self._arrays: dict[ArrayLoad, np.ndarray] = {}
+
+    @property
+    def runner(self):
+        """The model runner, created on first use (importing it does not import torch)."""
+        if self._runner is None:
+            from izzyfig.extract.runner import ModelRunner
+
+            self._runner = ModelRunner(trust_remote_code=self.trust_remote_code)
+        return self._runner
+
+    def is_cached(self, forward: Forward) -> bool:
+        """Whether every layer ``forward.keep`` names is in the cache (digests not checked)."""
+        entry = self.cache.read(forward.key)
+        return entry is not None and entry.has(forward.keep)
+
+    # -- prepare -------------------------------------------------------------------------
+    def prepare(self, plan: BuildPlan) -> PrepareStats:
+        """Make every map the plan's figures need available in the cache.
+
+        Raises
+        ------
+        SpecError
+            Boxes, labels or input lengths that do not fit the tokenised inputs; raised
+            before any forward runs.
+        ExtractError
+            A model or tokenizer that cannot be loaded or run.
+        """
+        start = time.perf_counter()
+        missing = self._missing(plan)
+        loads_before = self._runner.loads if self._runner else 0
+        runs_before = self._runner.forwards if self._runner else 0
+        for forward in missing:
+            self._tokens[forward.key] = self.runner.tokenize(forward)
+        problems = [p for job in plan.figures for p in self.check(job)]
+        if problems:
+            raise SpecError(list(dict.fromkeys(problems)))
+        self._run(plan.models, missing)
+        runner = self._runner
+        return PrepareStats(
+            models_loaded=(runner.loads - loads_before) if runner else 0,
+            forwards_run=(runner.forwards - runs_before) if runner else 0,
+            forwards_cached=len(needed_layers(plan)) - len(missing),
+            seconds=time.perf_counter() - start,
+        )
+
+    def _missing(self, plan: BuildPlan) -> dict[Forward, set]:
+        """Forwards with layers absent from the cache, and those layers."""
+        missing = {}
+        for forward, layers in needed_layers(plan).items():
+            entry = self.cache.read(forward.key)
+            if entry is not None:
+                self._tokens[forward.key] = entry.tokens
+                layers = layers - self.cache.verified_layers(forward.key, entry, layers)
+            if layers:
+                missing[forward] = layers
+        return missing
+
+    def check(self, job: FigureJob) -> list:
+        """Positioned problems of ``job`` against its tokens (all tokens must be known)."""
+        axes, problems = figure_axes(job, self._tokens)
+        problems += length_problems(job, self._tokens)
+        return problems + resolve_boxes(job, axes)[1]
+
+    def _run(self, models: tuple[ModelLoad, ...], missing: dict[Forward, set]) -> None:
+        if not missing:
+            return
+        self._phase("forward", len(missing))
+        order = {model: i for i, model in enumerate(models)}
+        for forward in sorted(missing, key=lambda f: order.get(f.model, len(order))):
+            maps = self.runner.attentions(forward, missing[forward])
+            info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
+                    "libraries": dict(library_versions())}
+            self.cache.write(forward.key, self._tokens[forward.key], maps, info)
+            self._advance(f"{forward.model.label()} {forward.summary()}")
+        self.runner.release()
+
+    def _phase(self, name: str, total: int) -> None:
+        if self.progress is not None:
+            self.progress.phase(name, total)
+
+    def _advance(self, label: str) -> None:
+        if self.progress is not None:
+            self.progress.advance(label)
+
+    # -- figure data ---------------------------------------------------------------------
+    def figure_data(self, job: FigureJob) -> FigureData:
+        """The matrices and labels of one figure, read from the cache and array files.
+
+        A cache entry that is missing or damaged is recomputed (``prepare`` on this
+        figure alone) rather than drawn.
+        """
+        if not all(self._tokens_of(s.input) for s in job.selections if isinstance(s.input, Forward)):
+            self.prepare(single_job_plan(job))
+        axes, problems = figure_axes(job, self._tokens)
+        boxes, box_problems = resolve_boxes(job, axes)
+        if problems or box_problems:
+            raise SpecError(problems + box_problems)
+        matrices = [self._matrix(job, s) for s in job.selections]
+        if job.stacked and len(matrices) > 1:
+            matrices = [np.stack(matrices)]
+        x, y = axes.x, axes.y
+        return FigureData(
+            matrices=tuple(matrices),
+            x_labels=x.raw if self.raw_labels else x.labels,
+            y_labels=y.raw if self.raw_labels else y.labels,
+            question_end=axes.question_end,
+            raw_x_tokens=x.raw,
+            raw_y_tokens=y.raw,
+            boxes=boxes,
+        )
+
+    def _tokens_of(self, forward: Forward) -> TokenizedInput | None:
+        if forward.key not in self._tokens:
+            entry = self.cache.read(forward.key)
+            if entry is None:
+                return None
+            self._tokens[forward.key] = entry.tokens
+        return self._tokens[forward.key]
+
+    def _matrix(self, job: FigureJob, selection: AttentionSelection) -> np.ndarray:
+        source = selection.input
+        if isinstance(source, ArrayLoad):
+            if source not in self._arrays:
+                self._arrays[source] = load_array(source)
+            return select_from_array(self._arrays[source], source.layout, selection)
+        maps = self.cache.load(source.key, selection.attention, selection.layer)
+        if maps is None:  # damaged since prepare: recompute, never draw a bad entry
+            self.prepare(single_job_plan(job))
+            maps = self.cache.load(source.key, selection.attention, selection.layer)
+        if maps is None:
+            raise ExtractError(f"{job.path}: the cache at {self.cache.root} cannot keep attention maps")
+        return select_from_layer(maps, selection, source.model.shape.stack(selection.attention))
+
+
+def needed_layers(plan: BuildPlan) -> dict[Forward, set[tuple[str, int]]]:
+    """Each forward of the plan's figures, with the ``(attention, layer)`` maps they read."""
+    needed: dict[Forward, set] = {}
+    for job in plan.figures:
+        for selection in job.selections:
+            if isinstance(selection.input, Forward):
+                needed.setdefault(selection.input, set()).add((selection.attention, selection.layer))
+    return needed
+
+
+def single_job_plan(job: FigureJob) -> BuildPlan:
+    forwards = tuple(dict.fromkeys(s.input for s in job.selections if isinstance(s.input, Forward)))
+    arrays = tuple(dict.fromkeys(s.input for s in job.selections if isinstance(s.input, ArrayLoad)))
+    models = tuple(dict.fromkeys(f.model for f in forwards))
+    return BuildPlan(models, forwards, arrays, (job,))
