@@ -340,15 +340,21 @@ def _describe(selection: dict[str, Any]) -> str:
 
 
 def _source_name(selection: dict[str, Any]) -> str:
-    return selection.get("model") or _array_name(selection.get("array"))
+    return selection.get("model") or _array_name(selection)
 
 
-def _array_name(array: str | dict[str, Any] | None) -> str:
-    """An array source as ``path`` or ``path[key]``; the lock may store it as a mapping."""
-    if not isinstance(array, dict):
-        return array or ""
-    key = array.get("key")
-    return f"{array['path']}[{key}]" if key else array["path"]
+def _array_name(selection: dict[str, Any]) -> str:
+    """An array source as ``path`` or ``path[key]``.
+
+    The lock stores the path under ``array`` (a string, or a mapping with ``path`` and
+    ``key``) and the array name under ``key``.
+    """
+    array = selection.get("array")
+    if isinstance(array, dict):
+        path, key = array.get("path") or "", array.get("key")
+    else:
+        path, key = array or "", selection.get("key")
+    return f"{path}[{key}]" if path and key else path
 
 
 def _selection_text(selection: dict[str, Any], *, always_attention: bool = False) -> str:
@@ -463,7 +469,8 @@ def _source_rows(selection: dict[str, Any]) -> list[Row]:
         model = (selection["model"], "fingerprint", selection.get("fingerprint"))
         rows.append(Row("Model", model, "source"))
     if selection.get("array"):
-        array = (_array_name(selection["array"]), "SHA-256", selection.get("array_sha256"))
+        digest = selection.get("array_sha256") or selection.get("sha256")
+        array = (_array_name(selection), "SHA-256", digest)
         rows.append(Row("Array", array, "source"))
     return rows
 

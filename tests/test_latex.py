@@ -130,6 +130,10 @@ def entry(kind="self-attention", inputs=None, **fields):
             entry("evolution", [selection(model=None, array={"path": "a.npz", "key": "steps"})]),
             "Attention evolution: a.npz[steps], layer 5, head 8.",
         ),
+        (
+            entry("evolution", [{"array": "a.npz", "key": "att", "sha256": FP, "layer": 1}]),
+            "Attention evolution: a.npz[att], layer 1.",
+        ),
     ],
 )
 def test_default_caption(figure, expected):
@@ -187,6 +191,14 @@ def test_appendix_lists_shared_inputs_once_and_differing_ones_per_input():
         assert f"\\texttt{{{str(i) * 12}}}" in text
 
 
+def test_appendix_shows_array_sources_with_their_hash():
+    array = {"array": "arrays/attn_1.npz", "key": "att", "layout": "heads query key", "sha256": FP}
+    text = appendix(lock_of({"arr": entry("regions", [array | {"head": 2}])}))
+    expected = "Array & \\raggedright \\texttt{arrays/attn\\char95{}1.npz[att]}, SHA-256 "
+    assert expected + "\\texttt{0123456789ab}" in text
+    assert "\\raggedright Selection & \\raggedright head 2 \\tabularnewline" in text
+
+
 def test_appendix_moves_long_texts_below_the_table():
     long_text = "word " * 100
     text = appendix(lock_of({"long": entry(inputs=[selection(text=long_text)])}))
@@ -231,7 +243,13 @@ def hostile_lock():
         output="fig-2.pdf",
         sha256="0123abcd" * 8,
     )
-    return lock_of({"fig_1.a-b": first, "fig-2": second})
+    third = entry(
+        "regions",
+        inputs=[{"array": "arrays/a_b.npz", "key": "att#1", "sha256": FP, "layer": 0}],
+        caption=None,
+        output="sub/regions_3.pdf",
+    )
+    return lock_of({"fig_1.a-b": first, "fig-2": second, "regions_3": third})
 
 
 PREAMBLES = {
@@ -304,6 +322,8 @@ def test_pdflatex_compiles_snippets_and_appendix_with_faithful_text(tmp_path):
     assert 'title = "50% {x}"' in text
     assert "Second text: C: long context long context" in text
     assert "Second text printed below the table" in text
+    assert "Figure 3: Key attention regions: arrays/a_b.npz[att#1], layer 0." in text
+    assert "Array arrays/a_b.npz[att#1], SHA-256 0123456789ab" in text
     assert "torch 2.13.0+cpu" in text
     squeezed = text.replace(" ", "")
     for figure in lock["figures"].values():
