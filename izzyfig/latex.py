@@ -12,8 +12,10 @@ encoding as well as under T1, and with XeLaTeX/LuaLaTeX:
 - the specials ``\\ { } _ % & # $ ~ ^`` and ``< > |`` become text commands
   (``\\textbackslash{}``, ``\\{``, ``\\_``, ``\\textless{}`` ...);
 - ligatures that would change the text (double hyphens, doubled quotes, ``,,``, and ``!``
-  or ``?`` before a backquote) are broken with ``{}``; line breaks and tabs become spaces (a blank line would end the
-  paragraph inside ``\\caption``);
+  or ``?`` before a backquote) are broken with ``{}``; line breaks and tabs become spaces
+  (a blank line would end the paragraph inside ``\\caption``);
+- typewriter text (paths, names) that is ASCII prints the specials with ``\\char`` so OT1
+  needs no symbol-font substitution; non-ASCII is never set in typewriter type;
 - non-ASCII text is written with commands that exist in both OT1 and T1: accented Latin
   letters through accent commands (``Ü`` -> ``\\"{U}``, ``ǘ`` -> ``\\'{\\"{u}}``), Latin-1
   symbols and common punctuation through text commands (``—`` -> ``\\textemdash{}``), and
