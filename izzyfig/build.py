@@ -347,9 +347,17 @@ def write_snippet(project: Project, job: Any, entry: dict) -> None:
     from izzyfig.latex import figure_snippet
 
     tex_path = project.out_dir / (Path(job.output).with_suffix("").as_posix() + ".tex")
-    graphics = Path(job.output).name if tex_path.parent == (project.out_dir / job.output).parent else job.output
-    text = figure_snippet(job.figure_id, entry, graphics_path=graphics)
+    # graphicx resolves paths from where the paper is compiled (the project root), not from
+    # the \input file, so the snippet names the output as seen from the working directory.
+    text = figure_snippet(job.figure_id, entry, graphics_path=_from_root(project.out_dir / job.output))
     write_atomic(tex_path, text.encode("utf-8"))
+
+
+def _from_root(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
 
 
 # ----------------------------------------------------------------------------- other commands
