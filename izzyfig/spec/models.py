@@ -8,10 +8,19 @@ keyword names of the matching ``izzyfig.render`` function, so the build passes
 """
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 KINDS = (
     "self-attention",
@@ -38,9 +47,12 @@ Size = Annotated[list[PositiveFloat], Field(min_length=2, max_length=2)]
 
 
 class Strict(BaseModel):
-    """Closed and frozen: unknown keys are errors, validated specs never change."""
+    """Closed and frozen: unknown keys are errors, validated specs never change.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``inf`` and ``nan`` are refused: no option means anything with them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- boxes
@@ -83,7 +95,38 @@ class TokenBox(Strict):
         return self
 
 
-Box = Union[CellBox, TokenBox]
+CELL_BOX_KEYS = frozenset(CellBox.model_fields)
+TOKEN_BOX_KEYS = frozenset(TokenBox.model_fields)
+
+
+def box_form(value: Any) -> str:
+    """Which box a value means, from the keys it has: ``"cells"`` or ``"tokens"``.
+
+    Picking the form from the keys (misspelt keys count for the form they resemble)
+    makes a bad box report the errors of the form the user meant, not of both.
+    """
+    if isinstance(value, (CellBox, TokenBox)):
+        return "cells" if isinstance(value, CellBox) else "tokens"
+    if not isinstance(value, dict):
+        return "cells"
+    keys = [_closest_box_key(str(key)) for key in value]
+    cells = sum(key in CELL_BOX_KEYS for key in keys)
+    tokens = sum(key in TOKEN_BOX_KEYS for key in keys)
+    return "tokens" if tokens > cells else "cells"
+
+
+def _closest_box_key(key: str) -> str:
+    known = CELL_BOX_KEYS | TOKEN_BOX_KEYS
+    if key in known:
+        return key
+    return (difflib.get_close_matches(key, sorted(known), n=1) or [key])[0]
+
+
+BOX_FORMS: dict[str, type[Strict]] = {"cells": CellBox, "tokens": TokenBox}
+Box = Annotated[
+    Union[Annotated[CellBox, Tag("cells")], Annotated[TokenBox, Tag("tokens")]],
+    Discriminator(box_form),
+]
 
 
 # --------------------------------------------------------------------------- sources
@@ -125,6 +168,9 @@ class ArraySource(Strict):
         return tuple(self.layout.split())
 
 
+DEVICE_PATTERN = r"^(cpu|mps|cuda(:\d+)?)$"
+
+
 class SourceFields(Strict):
     """Where the attention comes from: a model run on text, or an array file."""
 
@@ -135,7 +181,11 @@ class SourceFields(Strict):
     )
     revision: str | None = Field(None, description="Hub revision of the model.")
     dtype: Literal["float32", "float64", "float16", "bfloat16"] = "float32"
-    device: str = Field("cpu", pattern=r"^(cpu|mps|cuda(:\d+)?)$")
+    device: str = Field(
+        "cpu",
+        description="Torch device of the forward pass: cpu, mps, cuda or cuda:N.",
+        json_schema_extra={"pattern": DEVICE_PATTERN},
+    )
     text: str | None = Field(None, min_length=1, description="Input text for a self-attention map.")
     pair: TextPair | None = Field(None, description="Question and context for a text pair.")
     source: str | None = Field(None, min_length=1, description="Encoder (source) text.")
@@ -144,6 +194,13 @@ class SourceFields(Strict):
     tokens: list[str] | None = Field(None, description="Token labels of an array source (both axes).")
     x_labels: list[str] | None = Field(None, description="Column (attended-to) labels; overrides tokens.")
     y_labels: list[str] | None = Field(None, description="Row (attending) labels; overrides tokens.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.match(DEVICE_PATTERN, value):
+            raise ValueError(f"expected 'cpu', 'mps', 'cuda' or 'cuda:N', got '{value}'")
+        return value
 
 
 class SelectFields(Strict):
