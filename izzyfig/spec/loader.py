@@ -351,7 +351,7 @@ def _load_text(
     if size > MAX_BYTES:
         return None, [], [_too_large(size, name)]
     data, marks, problems = parse_yaml(text, name)
-    if marks is None:
+    if marks is None or (data is None and not problems):  # no document, or a bare '---'
         empty = "file is empty; a spec starts with 'version: 1' and 'figures:'"
         return None, [], problems or [SpecProblem(Position(name, 1, 1), "", empty)]
     if not isinstance(data, dict):

@@ -198,7 +198,7 @@ class SourceFields(Strict):
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
-        if not re.match(DEVICE_PATTERN, value):
+        if not re.fullmatch(DEVICE_PATTERN, value):
             raise ValueError(f"expected 'cpu', 'mps', 'cuda' or 'cuda:N', got '{value}'")
         return value
 

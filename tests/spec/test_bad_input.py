@@ -42,6 +42,10 @@ CASES = {
         "# nothing yet\n",
         "specs/paper.yaml:1:1: file is empty; a spec starts with 'version: 1' and 'figures:'",
     ),
+    "document marker only": (
+        "---\n",
+        "specs/paper.yaml:1:1: file is empty; a spec starts with 'version: 1' and 'figures:'",
+    ),
     "top-level list": (
         "- version: 1\n",
         "specs/paper.yaml:1:1: expected a mapping with 'version' and 'figures' at the top level, got a list",
