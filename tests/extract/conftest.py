@@ -64,6 +64,26 @@ def bert_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bert_runs(tmp_path_factory, bert_dir) -> list[Path]:
+    """Three checkpoints of the tiny BERT from different seeds (stability, evolution)."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig.from_pretrained(bert_dir)
+    runs = []
+    for seed in (1, 2, 3):
+        folder = tmp_path_factory.mktemp(f"run{seed}")
+        torch.manual_seed(seed)
+        BertModel(config).save_pretrained(folder)
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(bert_dir / name, folder / name)
+        runs.append(folder)
+    return runs
+
+
+@pytest.fixture(scope="session")
 def gpt2_dir(tmp_path_factory) -> Path:
     import torch
     from transformers import GPT2Config, GPT2Model
