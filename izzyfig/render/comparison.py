@@ -1,0 +1,93 @@
+"""Comparison with circles: map A as cells, map B as one circle per cell.
+
+A circle's colour is B's value on the shared colour scale (min..max of both maps);
+its radius is ``circle_scale * max_circle_ratio * |B - A| / max|B - A|`` cell
+widths (at most half a cell), so big circles mark big differences.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import EllipseCollection
+from matplotlib.figure import Figure
+
+from izzyfig.render import inputs, style
+from izzyfig.render.boxes import draw_boxes
+from izzyfig.render.cells import RASTER_CELLS, ColorScale
+from izzyfig.render.grid import CellGrid
+from izzyfig.render.heatmap import Panel, draw_heatmap, figure_scale, plain_labels, single_panel
+from izzyfig.render.lens import axis_texts
+
+DEFAULT_TITLE = "Comparison with Circles"
+CIRCLE_ALPHA = 0.7
+
+
+def render_comparison(
+    a, b, x_labels, y_labels, *, boxes=(), circle_scale=1.0, max_circle_ratio=0.45, title=None,
+    xlabel=None, ylabel=None, cmap="Blues", gamma=1.5, figsize=None,
+) -> Figure:
+    """Draw map ``a`` as the heatmap and map ``b`` as circles sized by ``|b - a|``.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (query, key)
+    x_labels : sequence of str, length key
+    y_labels : sequence of str, length query
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    first = inputs.matrix("a", a)
+    second = inputs.matrix("b", b)
+    inputs.same_shape("b", second, "a", first)
+    columns = inputs.labels("x_labels", x_labels, first.shape[1], "columns")
+    rows = inputs.labels("y_labels", y_labels, first.shape[0], "rows")
+    box_list = inputs.boxes(boxes, first.shape)
+    circle_scale = inputs.positive("circle_scale", circle_scale)
+    ratio = inputs.within("max_circle_ratio", max_circle_ratio, 0.0, 0.5, low_open=True)
+    scale = figure_scale(min(first.min(), second.min()), max(first.max(), second.max()), gamma, cmap)
+    texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
+    size = inputs.figsize(figsize)
+    grid = CellGrid.uniform(*first.shape)
+    x, y = plain_labels(columns), plain_labels(rows)
+
+    def draw(ax: Axes, unit_pt: float) -> Panel:
+        panel = draw_heatmap(ax, first, grid, scale, x, y, unit_pt=unit_pt, title=texts[0],
+                             xlabel=texts[1], ylabel=texts[2])
+        draw_circles(ax, grid, first, second, scale, circle_scale=circle_scale, max_circle_ratio=ratio)
+        draw_boxes(ax, grid, box_list)
+        return panel
+
+    with style.rendering():
+        return single_panel(grid, max(first.shape), not x.sparse and not y.sparse, size, draw)
+
+
+def circle_radii(a: np.ndarray, b: np.ndarray, circle_scale: float, max_circle_ratio: float) -> np.ndarray:
+    """Radius per cell in cell widths, shape a.shape; zero where the maps agree."""
+    diff = np.abs(b - a)
+    largest = diff.max()
+    if largest == 0:
+        return np.zeros_like(diff)
+    return np.minimum(circle_scale * max_circle_ratio * diff / largest, 0.5)
+
+
+def draw_circles(
+    ax: Axes, grid: CellGrid, a: np.ndarray, b: np.ndarray, scale: ColorScale, *,
+    circle_scale: float, max_circle_ratio: float,
+) -> EllipseCollection:
+    """All circles as one EllipseCollection in data units, coloured by ``b``."""
+    radii = circle_radii(a, b, circle_scale, max_circle_ratio)
+    rows, cols = np.nonzero(radii > 0)
+    colors = scale.rgba(b[rows, cols])
+    colors[:, 3] = CIRCLE_ALPHA
+    diameters = 2 * radii[rows, cols]
+    circles = EllipseCollection(
+        diameters, diameters, np.zeros(len(rows)), units="xy",
+        offsets=np.column_stack([grid.col_centers[cols], grid.row_centers[rows]]),
+        offset_transform=ax.transData, facecolors=colors, edgecolors="none", zorder=2,
+    )
+    circles.set_rasterized(a.size > RASTER_CELLS)
+    ax.add_collection(circles, autolim=False)
+    return circles
+

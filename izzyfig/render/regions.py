@@ -1,0 +1,118 @@
+"""Detected regions: the heatmap with the region kernel's boxes, optionally labelled R1, R2…"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from izzyfig.render import inputs, style
+from izzyfig.render.boxes import draw_boxes
+from izzyfig.render.cells import ColorScale
+from izzyfig.render.detect import detect_regions
+from izzyfig.render.grid import CellGrid
+from izzyfig.render.heatmap import Panel, axes_unit_pt, draw_heatmap, figure_scale, plain_labels, single_panel
+from izzyfig.render.inputs import Box
+from izzyfig.render.lens import axis_texts
+
+DEFAULT_TITLE = "Attention with Detected Regions"
+
+
+@dataclass(frozen=True)
+class RegionsJob:
+    """Validated inputs of one regions panel; ``data`` has shape (rows, cols)."""
+
+    data: np.ndarray
+    columns: list[str]
+    rows: list[str]
+    boxes: tuple[Box, ...]
+    regions: tuple[Box, ...]
+    scale: ColorScale
+    texts: tuple[str, str, str]
+    region_color: object
+    region_linewidth: float
+    region_alpha: float
+    label_regions: bool
+
+    @property
+    def grid(self) -> CellGrid:
+        return CellGrid.uniform(*self.data.shape)
+
+
+def regions_job(
+    matrix, x_labels, y_labels, *, boxes=(), n_regions=3, min_distance=2, expansion_threshold=0.9,
+    merge_threshold=0.6, proximity_threshold=2, max_expansion_steps=3, region_color="orange",
+    region_linewidth=2.0, region_alpha=0.7, label_regions=False, title=None, xlabel=None,
+    ylabel=None, cmap="Blues", gamma=1.5,
+) -> RegionsJob:
+    """Validate the options and run the region kernel on ``matrix`` (query, key)."""
+    data = inputs.matrix("matrix", matrix)
+    columns = inputs.labels("x_labels", x_labels, data.shape[1], "columns")
+    rows = inputs.labels("y_labels", y_labels, data.shape[0], "rows")
+    box_list = inputs.boxes(boxes, data.shape)
+    color = inputs.color("region_color", region_color)
+    linewidth = inputs.positive("region_linewidth", region_linewidth)
+    alpha = inputs.within("region_alpha", region_alpha, 0.0, 1.0)
+    scale = figure_scale(data.min(), data.max(), gamma, cmap)
+    texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
+    found = detect_regions(
+        data, n_regions=n_regions, min_distance=min_distance, expansion_threshold=expansion_threshold,
+        merge_threshold=merge_threshold, proximity_threshold=proximity_threshold,
+        max_expansion_steps=max_expansion_steps,
+    )
+    return RegionsJob(data, columns, rows, box_list, inputs.boxes(found, data.shape), scale, texts,
+                      color, linewidth, alpha, bool(label_regions))
+
+
+def render_regions(
+    matrix, x_labels, y_labels, *, boxes=(), n_regions=3, min_distance=2, expansion_threshold=0.9,
+    merge_threshold=0.6, proximity_threshold=2, max_expansion_steps=3, region_color="orange",
+    region_linewidth=2.0, region_alpha=0.7, label_regions=False, title=None, xlabel=None,
+    ylabel=None, cmap="Blues", gamma=1.5, figsize=None,
+) -> Figure:
+    """Draw ``matrix`` (query, key) with the key regions found by the region kernel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    job = regions_job(
+        matrix, x_labels, y_labels, boxes=boxes, n_regions=n_regions, min_distance=min_distance,
+        expansion_threshold=expansion_threshold, merge_threshold=merge_threshold,
+        proximity_threshold=proximity_threshold, max_expansion_steps=max_expansion_steps,
+        region_color=region_color, region_linewidth=region_linewidth, region_alpha=region_alpha,
+        label_regions=label_regions, title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap, gamma=gamma,
+    )
+    size = inputs.figsize(figsize)
+    x, y = plain_labels(job.columns), plain_labels(job.rows)
+    with style.rendering():
+        return single_panel(job.grid, max(job.data.shape), not (x.sparse or y.sparse), size,
+                            lambda ax, unit_pt: draw_regions(ax, job, unit_pt))
+
+
+def draw_regions(ax: Axes, job: RegionsJob, unit_pt: float | None = None) -> Panel:
+    """Draw ``job`` into ``ax``: cells, region boxes and labels, user boxes, colorbar."""
+    grid = job.grid
+    unit_pt = axes_unit_pt(ax, grid) if unit_pt is None else unit_pt
+    panel = draw_heatmap(
+        ax, job.data, grid, job.scale, plain_labels(job.columns), plain_labels(job.rows),
+        unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2],
+    )
+    draw_boxes(ax, grid, job.regions, color=job.region_color, linewidth=job.region_linewidth,
+               alpha=job.region_alpha, zorder=10)
+    if job.label_regions:
+        label_boxes(ax, grid, job.regions, job.region_color)
+    draw_boxes(ax, grid, job.boxes)
+    return panel
+
+
+def label_boxes(ax: Axes, grid: CellGrid, regions: tuple[Box, ...], color) -> None:
+    """"R1", "R2", … in the middle of each region, in region order."""
+    for number, box in enumerate(regions, start=1):
+        x, y, width, height = grid.box_rect(box)
+        ax.text(
+            x + width / 2, y + height / 2, f"R{number}", color="white", fontweight="bold",
+            fontsize=9, ha="center", va="center", zorder=11,
+            bbox=dict(facecolor=color, alpha=0.5, boxstyle="round", edgecolor="none"),
+        )
