@@ -136,7 +136,7 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) 
         else:
             todo.append(job)
     if todo:
-        _extract(project, compiled, todo, progress)
+        todo = _extract(project, compiled, todo, report, progress)
         _render_all(project, compiled, todo, lock, report, progress)
     if not only:
         _forget_removed(lock, compiled)
@@ -146,13 +146,41 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) 
     return report
 
 
-def _extract(project: Project, compiled: CompiledProject, todo: list, progress: Progress) -> None:
+def _extract(project: Project, compiled: CompiledProject, todo: list, report, progress) -> list:
+    """Fill the attention cache for ``todo``; returns the jobs that can be rendered.
+
+    Figures whose boxes or labels do not fit their tokens fail alone: they are reported
+    and left out, and the rest of the build goes on.
+    """
     from izzyfig.extract import AttentionStore
 
     store = AttentionStore(
         project.cache_dir, trust_remote_code=project.trust_remote_code, progress=progress
     )
-    store.prepare(compiled.plan.restricted_to([job.figure_id for job in todo]))
+    ids = [job.figure_id for job in todo]
+    while ids:
+        try:
+            store.prepare(compiled.plan.restricted_to(ids))
+            break
+        except SpecError as error:
+            failed = _failed_figures(error.problems, ids)
+            if not failed:
+                raise
+            report.failed += [str(problem) for problem in error.problems]
+            ids = [figure_id for figure_id in ids if figure_id not in failed]
+    return [job for job in todo if job.figure_id in ids]
+
+
+def _failed_figures(problems: list[SpecProblem], ids: list[str]) -> set[str]:
+    """The figure ids that ``problems`` are about; empty if any problem is not a figure's."""
+    failed = set()
+    for problem in problems:
+        owners = [i for i in ids if problem.path == f"figures.{i}"
+                  or problem.path.startswith((f"figures.{i}.", f"figures.{i}["))]
+        if not owners:
+            return set()
+        failed.add(max(owners, key=len))
+    return failed
 
 
 def _render_all(project, compiled, todo, lock, report, progress) -> None:
@@ -203,6 +231,8 @@ def render_task(task: RenderTask) -> RenderResult:
     figure_id = task.job.figure_id
     try:
         render_figure(task)
+    except SpecError as error:
+        return RenderResult(figure_id, str(error))
     except IzzyfigError as error:
         return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: {error}")
     except Exception:  # one broken figure must not stop the others
@@ -217,66 +247,31 @@ def render_figure(task: RenderTask) -> None:
 
     store = AttentionStore(task.cache_dir, trust_remote_code=task.trust_remote_code)
     data = store.figure_data(task.job)
-    boxes = resolve_boxes(task.figure.boxes, data.x_labels, data.y_labels)
-    figure = draw(task.job.kind, data, boxes, task.figure.render_options())
+    figure = draw(task.job.kind, data, task.figure.render_options())
     task.temp_path.parent.mkdir(parents=True, exist_ok=True)
     save_figure(figure, task.temp_path)
 
 
-def draw(kind: str, data: Any, boxes: list, options: dict[str, Any]):
+def draw(kind: str, data: Any, options: dict[str, Any]):
     """Call the renderer of ``kind`` with the extracted arrays and the spec's options."""
     from izzyfig import render
 
-    first = data.matrices[0]
-    x, y = data.x_labels, data.y_labels
+    first, x, y, boxes = data.matrices[0], data.x_labels, data.y_labels, list(data.boxes)
     if kind == "self-attention":
         return render.render_self_attention(first, x, boxes=boxes, **options)
     if kind == "question-context":
         return render.render_question_context(first, x, data.question_end, boxes=boxes, **options)
-    if kind == "cross-attention":
-        return render.render_cross_attention(first, x, y, boxes=boxes, **options)
     if kind == "comparison":
         return render.render_comparison(first, data.matrices[1], x, y, boxes=boxes, **options)
-    if kind == "stability":
-        return render.render_stability(first, x, y, boxes=boxes, **options)
-    if kind == "evolution":
-        return render.render_evolution(first, x, y, boxes=boxes, **options)
-    if kind == "regions":
-        return render.render_regions(first, x, y, boxes=boxes, **options)
-    raise BuildError(f"no renderer for figure kind '{kind}'")
-
-
-def resolve_boxes(boxes, x_labels: list[str], y_labels: list[str]) -> list[tuple[int, int, int, int]]:
-    """Turn spec boxes into inclusive ``(top, left, bottom, right)`` cells."""
-    cells = []
-    for index, box in enumerate(boxes):
-        if hasattr(box, "rows"):
-            (top, bottom), (left, right) = box.rows, box.cols
-        else:
-            rows = box.row_tokens or box.tokens
-            cols = box.col_tokens or box.tokens
-            top, bottom = _token_span(rows, y_labels, box.occurrence, f"boxes[{index}]")
-            left, right = _token_span(cols, x_labels, box.occurrence, f"boxes[{index}]")
-        if bottom >= len(y_labels) or right >= len(x_labels):
-            raise BuildError(
-                f"boxes[{index}]: cells up to ({bottom}, {right}) lie outside the "
-                f"{len(y_labels)}x{len(x_labels)} matrix"
-            )
-        cells.append((top, left, bottom, right))
-    return cells
-
-
-def _token_span(pair: list[str], labels: list[str], occurrence: str, where: str) -> tuple[int, int]:
-    span = []
-    for token in pair:
-        hits = [i for i, label in enumerate(labels) if label == token]
-        if not hits:
-            raise BuildError(f"{where}: token '{token}' is not among the tokens {labels}")
-        span.append(hits[0] if occurrence == "first" else hits[-1])
-    start, end = span
-    if start > end:
-        raise BuildError(f"{where}: token '{pair[0]}' comes after '{pair[1]}'")
-    return start, end
+    renderers = {
+        "cross-attention": render.render_cross_attention,
+        "stability": render.render_stability,
+        "evolution": render.render_evolution,
+        "regions": render.render_regions,
+    }
+    if kind not in renderers:
+        raise BuildError(f"no renderer for figure kind '{kind}'")
+    return renderers[kind](first, x, y, boxes=boxes, **options)
 
 
 def _commit_output(project, compiled, job, task: RenderTask, lock: Lock) -> None:
@@ -362,9 +357,11 @@ def _from_root(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- other commands
 def describe_plan(project: Project) -> str:
+    from izzyfig.extract import AttentionStore
+
     compiled = compile_project(project)
     lock = Lock.read(project.lock_path)
-    lines = [compiled.plan.describe()]
+    lines = [compiled.plan.describe(AttentionStore(project.cache_dir))]
     lines.append("figures:")
     for job in compiled.plan.figures:
         key = build_key(job, job_inputs(job))

@@ -80,7 +80,10 @@ def test_one_failing_figure_does_not_stop_the_others(project: Path, run_cli):
     spec.write_text(spec.read_text().replace("[cat, mat]", "[cat, dog]"))
     result = run_cli(project, "build", "specs")
     assert result.returncode == 1
-    assert "paper.yaml:5:3: figures.self: boxes[0]: token 'dog' is not among the tokens" in result.stderr
+    assert (
+        "specs/paper.yaml:11:9: figures.self.boxes[0]: token 'dog' is not among the row tokens "
+        "([CLS], the, cat, sat, on, the, mat, [SEP])"
+    ) in result.stderr
     assert "6 built, 0 up to date, 1 failed" in result.stderr
     lock = read_lock(project)
     assert set(lock["figures"]) == KINDS - {"self"}
