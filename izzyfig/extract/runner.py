@@ -71,8 +71,7 @@ class ModelRunner:
                     model.ref, trust_remote_code=self.trust_remote_code, local_files_only=True
                 )
             except Exception as error:  # transformers raises many types for a bad directory
-                raise ExtractError(f"cannot load the tokenizer of model '{model.label()}': "
-                                   f"{_first_line(error)}{_remote_hint(error)}") from error
+                raise load_error("the tokenizer of model", model, error) from error
         return self._tokenizers[model.ref]
 
     def _encode(self, forward: Forward) -> Encoded:
@@ -107,7 +106,8 @@ class ModelRunner:
         return TokenSequence(raw, labels)
 
     # -- models --------------------------------------------------------------------------
-    def _model(self, load: ModelLoad):
+    def load(self, load: ModelLoad):
+        """The loaded model of ``load``, loading it (and dropping the previous one) if needed."""
         if self._loaded is not None and self._loaded[0] == load:
             return self._loaded[1]
         self.release()
@@ -123,8 +123,7 @@ class ModelRunner:
                 local_files_only=True,
             )
         except Exception as error:  # transformers raises many types for a bad checkpoint
-            raise ExtractError(f"cannot load model '{load.label()}' from {load.ref}: "
-                               f"{_first_line(error)}{_remote_hint(error)}") from error
+            raise load_error("model", load, error) from error
         model.to(load.device).eval()
         self.loads += 1
         self._loaded = (load, model)
@@ -144,7 +143,7 @@ class ModelRunner:
             ``(attention, layer)`` pairs to keep; every other layer is dropped at once.
         """
         torch, _ = import_torch()
-        model = self._model(forward.model)
+        model = self.load(forward.model)
         encoded = self._encode(forward)
         accepted = inspect.signature(model.forward).parameters
         kwargs = {
@@ -225,7 +224,10 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _remote_hint(error: BaseException) -> str:
-    if "trust_remote_code" in str(error):
-        return " (this model runs its own code: pass --trust-remote-code if you trust it)"
-    return ""
+def load_error(what: str, load: ModelLoad, error: BaseException) -> ExtractError:
+    """A one-line error for a model or tokenizer that transformers could not load."""
+    text = str(error)
+    if "trust_remote_code" in text or "custom code" in text:
+        return ExtractError(f"cannot load {what} '{load.label()}': it ships its own code, which izzyfig "
+                            "runs only with --trust-remote-code (pass it if you trust this model)")
+    return ExtractError(f"cannot load {what} '{load.label()}' from {load.ref}: {_first_line(error)}")

@@ -83,6 +83,7 @@ def _alias_dir(ref: str) -> Path:
 
 def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
     """The snapshot directory of a cached hub model, looked up offline (no network)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read by huggingface_hub at import
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
