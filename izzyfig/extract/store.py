@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from izzyfig.errors import ExtractError, SpecError
+from izzyfig.errors import ExtractError, SpecError, SpecProblem
 from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer
 from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
 from izzyfig.extract.cache import AttentionCache
@@ -45,12 +45,18 @@ class FigureData:
 
 @dataclass(frozen=True)
 class PrepareStats:
-    """What ``prepare`` did: models loaded, forwards run, forwards served by the cache."""
+    """What ``prepare`` did: models loaded, forwards run, forwards served by the cache.
+
+    With ``keep_going``, ``failed_figures`` lists the figures left out and ``failed``
+    says why, one positioned problem each (``file:line:col: figures.<id>...: why``).
+    """
 
     models_loaded: int
     forwards_run: int
     forwards_cached: int
     seconds: float
+    failed: tuple[SpecProblem, ...] = ()
+    failed_figures: tuple[str, ...] = ()
 
 
 class AttentionStore:
@@ -94,8 +100,15 @@ class AttentionStore:
         return entry is not None and entry.has(forward.keep)
 
     # -- prepare -------------------------------------------------------------------------
-    def prepare(self, plan: BuildPlan) -> PrepareStats:
+    def prepare(self, plan: BuildPlan, *, keep_going: bool = False) -> PrepareStats:
         """Make every map the plan's figures need available in the cache.
+
+        Parameters
+        ----------
+        keep_going
+            Instead of raising, leave out the figures that cannot be made and report them
+            in ``PrepareStats.failed`` (one positioned problem per line); the forwards of
+            the other figures still run.
 
         Raises
         ------
@@ -106,22 +119,32 @@ class AttentionStore:
             A model or tokenizer that cannot be loaded or run.
         """
         start = time.perf_counter()
+        before = self._counts()
         missing = self._missing(plan)
-        loads_before = self._runner.loads if self._runner else 0
-        runs_before = self._runner.forwards if self._runner else 0
+        broken: dict[Forward, ExtractError] = {}
         for forward in missing:
-            self._tokens[forward.key] = self.runner.tokenize(forward)
-        problems = [p for job in plan.figures for p in self.check(job)]
-        if problems:
-            raise SpecError(list(dict.fromkeys(problems)))
-        self._run(plan.models, missing)
-        runner = self._runner
+            self._guard(broken, forward, keep_going, lambda f=forward: self._tokenize(f))
+        failures = {job.figure_id: problems for job in plan.figures if (problems := self._failure(job, broken))}
+        if failures and not keep_going:
+            raise SpecError(list(dict.fromkeys(p for problems in failures.values() for p in problems)))
+        wanted = {s.input for job in plan.figures if job.figure_id not in failures for s in job.selections}
+        todo = {f: layers for f, layers in missing.items() if f in wanted and f not in broken}
+        self._run(plan.models, todo, broken, keep_going)
+        for job in plan.figures:
+            if job.figure_id not in failures and (problems := self._failure(job, broken)):
+                failures[job.figure_id] = problems
+        loads, runs = self._counts()
         return PrepareStats(
-            models_loaded=(runner.loads - loads_before) if runner else 0,
-            forwards_run=(runner.forwards - runs_before) if runner else 0,
+            models_loaded=loads - before[0],
+            forwards_run=runs - before[1],
             forwards_cached=len(needed_layers(plan)) - len(missing),
             seconds=time.perf_counter() - start,
+            failed=tuple(p for problems in failures.values() for p in problems),
+            failed_figures=tuple(failures),
         )
+
+    def _counts(self) -> tuple[int, int]:
+        return (self._runner.loads, self._runner.forwards) if self._runner else (0, 0)
 
     def _missing(self, plan: BuildPlan) -> dict[Forward, set]:
         """Forwards with layers absent from the cache, and those layers."""
@@ -135,24 +158,57 @@ class AttentionStore:
                 missing[forward] = layers
         return missing
 
-    def check(self, job: FigureJob) -> list:
+    def _tokenize(self, forward: Forward) -> None:
+        self._tokens[forward.key] = self.runner.tokenize(forward)
+
+    @staticmethod
+    def _guard(broken: dict, forward: Forward, keep_going: bool, work) -> None:
+        """Run ``work``; with ``keep_going`` an ExtractError marks ``forward`` broken."""
+        try:
+            work()
+        except ExtractError as error:
+            if not keep_going:
+                raise
+            broken[forward] = error
+
+    def _failure(self, job: FigureJob, broken: dict[Forward, ExtractError]) -> list[SpecProblem]:
+        """Why ``job`` cannot be made: a broken input, or problems against its tokens."""
+        for selection in job.selections:
+            if selection.input in broken:
+                return [SpecProblem(job.position, job.path, str(broken[selection.input]))]
+        return self.check(job)
+
+    def check(self, job: FigureJob) -> list[SpecProblem]:
         """Positioned problems of ``job`` against its tokens (all tokens must be known)."""
         axes, problems = figure_axes(job, self._tokens)
         problems += length_problems(job, self._tokens)
         return problems + resolve_boxes(job, axes)[1]
 
-    def _run(self, models: tuple[ModelLoad, ...], missing: dict[Forward, set]) -> None:
-        if not missing:
+    def _run(self, models: tuple[ModelLoad, ...], todo: dict[Forward, set],
+             broken: dict[Forward, ExtractError], keep_going: bool) -> None:
+        """Run ``todo`` grouped by model (each loaded once) and store the maps."""
+        if not todo:
             return
-        self._phase("forward", len(missing))
+        self._phase("forward", len(todo))
         order = {model: i for i, model in enumerate(models)}
-        for forward in sorted(missing, key=lambda f: order.get(f.model, len(order))):
-            maps = self.runner.attentions(forward, missing[forward])
-            info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
-                    "libraries": dict(library_versions())}
-            self.cache.write(forward.key, self._tokens[forward.key], maps, info)
-            self._advance(f"{forward.model.label()} {forward.summary()}")
+        unloadable: dict[ModelLoad, ExtractError] = {}
+        for forward in sorted(todo, key=lambda f: order.get(f.model, len(order))):
+            if forward.model in unloadable:
+                broken[forward] = unloadable[forward.model]
+            else:
+                self._guard(broken, forward, keep_going, lambda f=forward: self.runner.load(f.model))
+                if forward in broken:
+                    unloadable[forward.model] = broken[forward]
+                else:
+                    self._guard(broken, forward, keep_going, lambda f=forward: self._store(f, todo[f]))
+            self._advance(f"{forward.model.label()} {forward.summary()}" + (" FAILED" if forward in broken else ""))
         self.runner.release()
+
+    def _store(self, forward: Forward, layers: set) -> None:
+        maps = self.runner.attentions(forward, layers)
+        info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
+                "libraries": dict(library_versions())}
+        self.cache.write(forward.key, self._tokens[forward.key], maps, info)
 
     def _phase(self, name: str, total: int) -> None:
         if self.progress is not None:

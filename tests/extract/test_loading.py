@@ -63,3 +63,27 @@ def test_remote_code_stays_off_unless_asked(tmp_path, make_plan, bert_dir):
         f"cannot load model '{model}': it ships its own code, which izzyfig runs only with "
         "--trust-remote-code (pass it if you trust this model)"
     )
+
+
+def test_keep_going_leaves_out_only_the_figures_that_cannot_be_made(tmp_path, make_plan, bert_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(bert_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    plan = make_plan(f"""
+        version: 1
+        defaults: {{model: {bert_dir}}}
+        figures:
+          good: {{kind: self-attention, text: the cat}}
+          bad_box: {{kind: self-attention, text: the dog, boxes: [{{rows: [0, 9], cols: [0, 0]}}]}}
+          no_model_1: {{kind: self-attention, model: {broken}, text: the cat}}
+          no_model_2: {{kind: self-attention, model: {broken}, text: the mat}}
+    """)
+    store = AttentionStore(tmp_path / "cache")
+    stats = store.prepare(plan, keep_going=True)
+    assert stats.failed_figures == ("bad_box", "no_model_1", "no_model_2")
+    assert (stats.models_loaded, stats.forwards_run) == (1, 1)  # the bad box's forward never ran
+    lines = [str(problem).replace(f"{tmp_path}/", "") for problem in stats.failed]
+    assert lines[0] == "spec.yaml:6:58: figures.bad_box.boxes[0]: rows [0, 9] reach past the 4 rows of the 4 x 4 matrix"
+    assert lines[1].startswith("spec.yaml:7:3: figures.no_model_1: cannot load model 'broken' from broken: ")
+    assert lines[2].replace("no_model_2", "no_model_1").replace(":8:", ":7:") == lines[1]
+    assert store.figure_data(plan.figures[0]).matrices[0].shape == (4, 4)
