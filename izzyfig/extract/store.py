@@ -208,7 +208,11 @@ class AttentionStore:
         maps = self.runner.attentions(forward, layers)
         info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
                 "libraries": dict(library_versions())}
-        self.cache.write(forward.key, self._tokens[forward.key], maps, info)
+        try:
+            self.cache.write(forward.key, self._tokens[forward.key], maps, info)
+        except OSError as error:
+            raise ExtractError(f"cannot write the attention cache in {self.cache.root}: "
+                               f"{error.strerror or error}") from error
 
     def _phase(self, name: str, total: int) -> None:
         if self.progress is not None:

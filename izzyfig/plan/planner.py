@@ -232,7 +232,7 @@ class Planner:
                 model_dir = resolve_model(ref, revision, base)
                 shape = model_shape(read_config(model_dir))
                 fingerprint = model_fingerprint(model_dir, self.hashes)
-            except SourceError as error:
+            except (SourceError, OSError) as error:
                 self.failed_sources[memo] = str(error)
                 self.problem(position, path, str(error))
                 return None
