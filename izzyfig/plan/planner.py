@@ -248,76 +248,83 @@ class Planner:
         stack = shape.stack(attention)
         qualifier = f"{attention} " if shape.architecture == "encoder-decoder" else ""
         owner = f"model '{model.label()}'"
+        known = len(self.problems)
         layer = self.index(view, "layer", stack.layers, f"{owner} ({stack.layers} {qualifier}layers)")
         head = self.index(view, "head", stack.heads, f"{owner} ({stack.heads} {qualifier}heads)")
         group = self.index(view, "kv_group", stack.kv_heads, f"{owner} ({stack.kv_heads} key/value heads)")
-        if layer is False or head is False or group is False:
+        if len(self.problems) > known:
             return None
-        first_input = next(iter(dict(inputs)))
+        field = inputs[0][0]
+        if field == "source" and view.get("source") is None:
+            field = "text"  # an encoder-decoder reads 'text' as its source
         return Draft(model, inputs, attention, stack.layers - 1 if layer is None else layer, head, group,
-                     index, view.where, view.position(first_input))
+                     index, view.where, view.position(field))
 
     def attention_of(self, view: FieldView, model: ModelLoad) -> str | None:
+        """Which attention the figure reads, normalised to the model's stacks."""
         figure = view.entry.figure
         asked = view.get("attention")
-        if model.shape.architecture == "encoder-decoder":
-            if asked is None:
-                asked = USE_CASE_ATTENTION[figure.use_case] if figure.kind == "cross-attention" else "encoder"
-            return "encoder" if asked == "self" else asked
-        if figure.kind == "cross-attention" and asked is None:
+        if asked is None and figure.kind == "cross-attention":
             asked = USE_CASE_ATTENTION[figure.use_case]
+        if model.shape.architecture == "encoder-decoder":
+            return "encoder" if asked in (None, "self") else asked
         if asked in (None, "self") or asked == model.shape.architecture:
             return "self"
-        where = (view.position("attention"), view.path("attention")) if view.get("attention") else (
-            view.position("model"), view.path("model"))
-        self.problem(*where, f"'{asked}' attention needs an encoder-decoder model; "
+        field = "attention" if view.get("attention") else "model"
+        self.problem(view.position(field), view.path(field),
+                     f"'{asked}' attention needs an encoder-decoder model; "
                      f"model '{model.label()}' is {model.shape.architecture}-only (use 'self')")
         return None
 
     def inputs_of(self, view: FieldView, model: ModelLoad, attention: str) -> tuple | None:
-        """The forward's input texts, checked against the model and figure kind."""
-        text, pair, source, target = (view.get(n) for n in ("text", "pair", "source", "target"))
-        kind, name = view.entry.figure.kind, model.label()
-        position, path = view.position("model"), view.path("model")
+        """The forward's input texts as ``((name, value), ...)``, checked against the model."""
         if model.shape.architecture == "encoder-decoder":
-            if pair is not None:
-                self.problem(view.position("pair"), view.path("pair"),
-                             f"a text pair needs an encoder or decoder model; '{name}' is an encoder-decoder "
-                             "(give 'source' and 'target')")
-                return None
-            source = source or text
-            if source is None or (target is None and attention != "encoder"):
-                need = "'source'" if target is not None or attention == "encoder" else "'source' and 'target'"
-                self.problem(position, path, f"encoder-decoder model '{name}' needs {need} text "
-                             f"for {attention} attention")
-                return None
-            values = {"source": source, "target": target}
-        elif source is not None or target is not None:
-            field = "source" if source is not None else "target"
-            self.problem(view.position(field), view.path(field),
-                         f"'source'/'target' need an encoder-decoder model; '{name}' is "
-                         f"{model.shape.architecture}-only (use 'text' or 'pair')")
-            return None
-        elif kind == "question-context" or (text is None and pair is not None):
-            if pair is None:
-                self.problem(position, path, "question-context figures need 'pair: [question, context]'")
-                return None
-            values = {"pair": tuple(pair)}
-        elif text is None:
-            self.problem(position, path, f"model '{name}' needs 'text' (or 'pair') to run on")
-            return None
+            values = self.encoder_decoder_inputs(view, model, attention)
         else:
-            values = {"text": text}
-        return tuple((k, v) for k, v in values.items() if v is not None)
+            values = self.single_stack_inputs(view, model)
+        return tuple((k, v) for k, v in values.items() if v is not None) if values else None
 
-    def index(self, view: FieldView, name: str, size: int, owner: str) -> int | None | bool:
-        """A resolved non-negative index, ``None`` if unset, ``False`` if out of range."""
+    def encoder_decoder_inputs(self, view: FieldView, model: ModelLoad, attention: str) -> dict | None:
+        name, source, target = model.label(), view.get("source") or view.get("text"), view.get("target")
+        if view.get("pair") is not None:
+            self.problem(view.position("pair"), view.path("pair"),
+                         f"a text pair needs an encoder or decoder model; '{name}' is an encoder-decoder "
+                         "(give 'source' and 'target')")
+            return None
+        if source is None or (target is None and attention != "encoder"):
+            need = "'source'" if target is not None or attention == "encoder" else "'source' and 'target'"
+            self.problem(view.position("model"), view.path("model"),
+                         f"encoder-decoder model '{name}' needs {need} text for {attention} attention")
+            return None
+        return {"source": source, "target": target}
+
+    def single_stack_inputs(self, view: FieldView, model: ModelLoad) -> dict | None:
+        name, text, pair = model.label(), view.get("text"), view.get("pair")
+        for field in ("source", "target"):
+            if view.get(field) is not None:
+                self.problem(view.position(field), view.path(field),
+                             f"'source'/'target' need an encoder-decoder model; '{name}' is "
+                             f"{model.shape.architecture}-only (use 'text' or 'pair')")
+                return None
+        if view.entry.figure.kind == "question-context" or (text is None and pair is not None):
+            if pair is not None:
+                return {"pair": tuple(pair)}
+            message = "question-context figures need 'pair: [question, context]'"
+        elif text is not None:
+            return {"text": text}
+        else:
+            message = f"model '{name}' needs 'text' (or 'pair') to run on"
+        self.problem(view.position("model"), view.path("model"), message)
+        return None
+
+    def index(self, view: FieldView, name: str, size: int, owner: str) -> int | None:
+        """The resolved non-negative index; ``None`` if unset or out of range (a problem)."""
         value = view.get(name)
         if value is None:
             return None
         if not -size <= value < size:
             self.problem(view.position(name), view.path(name), f"{value} is out of range for {owner}")
-            return False
+            return None
         return value % size
 
     # -- arrays ------------------------------------------------------------------------
@@ -361,25 +368,25 @@ class Planner:
     def select_array(self, view: FieldView, array: ArrayLoad, index: int | None,
                      position: Position | None) -> Draft | None:
         owner = f"array '{Path(array.path).name}'"
+        known = len(self.problems)
         chosen = {}
-        for name, axis, noun in (("layer", "layers", "layers"), ("head", "heads", "heads")):
-            size, value = array.axis_size(axis), view.get(name)
-            if size is None:
-                if value is not None:
-                    self.problem(view.position(name), view.path(name),
-                                 f"{owner} has no '{axis}' axis (layout '{' '.join(array.layout)}')")
-                    return None
-                chosen[name] = None
-                continue
-            resolved = self.index(view, name, size, f"{owner} ({size} {noun})")
-            if resolved is False:
-                return None
-            chosen[name] = size - 1 if resolved is None and name == "layer" else resolved
+        for name, axis in (("layer", "layers"), ("head", "heads")):
+            size = array.axis_size(axis)
+            if size is not None:
+                chosen[name] = self.index(view, name, size, f"{owner} ({size} {axis})")
+            elif view.get(name) is not None:
+                self.problem(view.position(name), view.path(name),
+                             f"{owner} has no '{axis}' axis (layout '{' '.join(array.layout)}')")
         if view.get("kv_group") is not None:
             self.problem(view.position("kv_group"), view.path("kv_group"),
                          "'kv_group' needs a model (an array does not say which heads share keys)")
+        if len(self.problems) > known:
             return None
-        return Draft(array, (), "self", chosen["layer"], chosen["head"], None, index, view.where, position)
+        layers = array.axis_size("layers")
+        layer = chosen.get("layer")
+        if layers is not None and layer is None:
+            layer = layers - 1  # the last layer, as for models
+        return Draft(array, (), "self", layer, chosen.get("head"), None, index, view.where, position)
 
     # -- merging -----------------------------------------------------------------------
     def plan(self) -> BuildPlan:
