@@ -16,6 +16,7 @@ from matplotlib.colors import Colormap, is_color_like
 from izzyfig.errors import RenderError
 
 SIGNIFICANT_DIGITS = 10
+LARGEST = 1e300  # beyond this, colour scales and rounding overflow
 
 Box = tuple[int, int, int, int]
 
@@ -42,8 +43,8 @@ def quantize(values: np.ndarray) -> np.ndarray:
     scale = float(np.max(np.abs(values))) if values.size else 0.0
     if scale == 0.0:
         return np.zeros_like(values)
-    decimals = SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(scale))
-    return np.round(values, decimals) + 0.0
+    unit = 10.0 ** max(math.floor(math.log10(scale)), -300)  # scale first: tiny and huge stay finite
+    return np.round(values / unit, SIGNIFICANT_DIGITS - 1) * unit + 0.0
 
 
 def array(name: str, value, ndim: int, axes: str) -> np.ndarray:
@@ -57,6 +58,9 @@ def array(name: str, value, ndim: int, axes: str) -> np.ndarray:
     if bad.any():
         first = [int(i) for i in np.argwhere(bad)[0]]
         raise RenderError(f"{name}: {int(bad.sum())} NaN/inf value(s), first at index {first}")
+    largest = float(np.max(np.abs(arr)))
+    if largest > LARGEST:
+        raise RenderError(f"{name}: values too large to draw (max |x| = {largest:.3g} > {LARGEST:g})")
     return quantize(arr)
 
 
