@@ -159,3 +159,15 @@ def test_boxes_and_lengths_are_checked_before_any_forward(tmp_path, make_plan, b
     ]
     assert (store.runner.loads, store.runner.forwards) == (0, 0)
     assert list((tmp_path / "cache").glob("attention/*/*")) == []
+
+
+@pytest.mark.parametrize(("dtype", "stored"), [("float64", np.float64), ("bfloat16", np.float32)])
+def test_dtypes(build, bert_dir, dtype, stored):
+    plan, store, _ = build(f"""
+        version: 1
+        figures:
+          f: {{kind: self-attention, model: {bert_dir}, text: {TEXT}, dtype: {dtype}, head: 0}}
+    """)
+    (matrix,) = store.figure_data(plan.figures[0]).matrices
+    assert matrix.dtype == stored
+    np.testing.assert_allclose(matrix.sum(axis=-1), 1.0, atol=1e-2 if dtype == "bfloat16" else 1e-12)
