@@ -73,7 +73,9 @@ def child_forward(repeats: int) -> dict:
             runner.attentions(forward, {("self", 5)})
             samples.append(time.perf_counter() - start)
         times[str(size)] = statistics.median(samples)
-    return times
+    import torch
+
+    return {"threads": torch.get_num_threads(), "times": times}
 
 
 def child_memory(tokens: int) -> dict:
@@ -135,9 +137,12 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     loads = [in_child("load") for _ in range(repeats)]
     rows.append(row("import torch+transformers", statistics.median(r["import_s"] for r in loads), "s"))
-    rows.append(row("load MiniLM (eager, float32, cpu)", statistics.median(r["load_s"] for r in loads), "s"))
-    for size, seconds in in_child("forward", repeats).items():
-        rows.append(row("forward MiniLM (all 6 layers, keep 1)", seconds, "s", int(size), f"median of {repeats}"))
+    rows.append(row("load MiniLM (eager, float32, cpu)", statistics.median(r["load_s"] for r in loads), "s",
+                    note="mostly transformers importing its modeling code"))
+    forward = in_child("forward", repeats)
+    for size, seconds in forward["times"].items():
+        note = f"median of {repeats}, {forward['threads']} torch thread(s)"
+        rows.append(row("forward MiniLM (all 6 layers, keep 1)", seconds, "s", int(size), note))
     memory = in_child("memory", 512)
     rows.append(row("RSS after import + load", memory["loaded_mb"], "MB", 512))
     rows.append(row("peak RSS of prepare", memory["peak_mb"], "MB", 512, "plan, forward, cache write"))

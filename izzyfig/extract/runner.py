@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +36,29 @@ def import_torch():
     import torch
     import transformers
 
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
+    if not getattr(import_torch, "configured", False):
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        torch.set_num_threads(thread_count(torch.get_num_threads()))
+        import_torch.configured = True
     return torch, transformers
+
+
+def thread_count(default: int) -> int:
+    """Threads for torch: ``OMP_NUM_THREADS`` if set, else the cores that are idle.
+
+    On a busy machine, torch's spinning OpenMP workers fight the other processes for
+    cores: measured on 2 busy cores, MiniLM's 512-token forward took 2.1 s with 2
+    threads and 0.33 s with 1. Thread counts change results by a few ulps at most.
+    """
+    if os.environ.get("OMP_NUM_THREADS"):
+        return default
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on Windows
+        return default
+    idle = (os.cpu_count() or 1) - math.ceil(load)
+    return max(1, min(default, idle))
 
 
 @dataclass(frozen=True)

@@ -34,3 +34,18 @@ def test_tokens_round_trip_and_axes():
     assert tokens.axes("encoder") == (source, source)
     with pytest.raises(ValueError):
         TokenSequence.from_json({"raw": ["a"], "labels": []})
+
+
+def test_thread_count_follows_idle_cores(monkeypatch):
+    from izzyfig.extract import runner
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (5.2, 0.0, 0.0))
+    assert runner.thread_count(4) == 2
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert runner.thread_count(4) == 1
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert runner.thread_count(4) == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert runner.thread_count(3) == 3
