@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from izzyfig import __version__
-from izzyfig.errors import BuildError, IzzyfigError, SpecError, SpecProblem
+from izzyfig.errors import BuildError, IzzyfigError, SpecError
 from izzyfig.lock import Lock, canonical_json, environment, sha256_file, sha256_text, write_atomic
 from izzyfig.progress import Progress
 
@@ -42,6 +42,8 @@ class BuildReport:
     built: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    models_loaded: int = 0
+    forwards_run: int = 0
 
     @property
     def ok(self) -> bool:
@@ -149,38 +151,20 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) 
 def _extract(project: Project, compiled: CompiledProject, todo: list, report, progress) -> list:
     """Fill the attention cache for ``todo``; returns the jobs that can be rendered.
 
-    Figures whose boxes or labels do not fit their tokens fail alone: they are reported
-    and left out, and the rest of the build goes on.
+    A figure that cannot be made (boxes that miss its tokens, a model that does not load)
+    fails alone: it is reported with its position and the rest of the build goes on.
     """
     from izzyfig.extract import AttentionStore
 
     store = AttentionStore(
         project.cache_dir, trust_remote_code=project.trust_remote_code, progress=progress
     )
-    ids = [job.figure_id for job in todo]
-    while ids:
-        try:
-            store.prepare(compiled.plan.restricted_to(ids))
-            break
-        except SpecError as error:
-            failed = _failed_figures(error.problems, ids)
-            if not failed:
-                raise
-            report.failed += [str(problem) for problem in error.problems]
-            ids = [figure_id for figure_id in ids if figure_id not in failed]
-    return [job for job in todo if job.figure_id in ids]
-
-
-def _failed_figures(problems: list[SpecProblem], ids: list[str]) -> set[str]:
-    """The figure ids that ``problems`` are about; empty if any problem is not a figure's."""
-    failed = set()
-    for problem in problems:
-        owners = [i for i in ids if problem.path == f"figures.{i}"
-                  or problem.path.startswith((f"figures.{i}.", f"figures.{i}["))]
-        if not owners:
-            return set()
-        failed.add(max(owners, key=len))
-    return failed
+    plan = compiled.plan.restricted_to([job.figure_id for job in todo])
+    stats = store.prepare(plan, keep_going=True)
+    report.failed += [str(problem) for problem in stats.failed]
+    report.forwards_run += stats.forwards_run
+    report.models_loaded += stats.models_loaded
+    return [job for job in todo if job.figure_id not in stats.failed_figures]
 
 
 def _render_all(project, compiled, todo, lock, report, progress) -> None:
@@ -296,7 +280,8 @@ def _summarise(report: BuildReport, progress: Progress) -> None:
         progress.stream.write(message + "\n")
     progress.message(
         f"{len(report.built)} built, {len(report.up_to_date)} up to date, "
-        f"{len(report.failed)} failed"
+        f"{len(report.failed)} failed ({report.models_loaded} model load(s), "
+        f"{report.forwards_run} forward pass(es))"
     )
 
 
