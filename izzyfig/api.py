@@ -249,7 +249,8 @@ def select_steps(attentions_over_time, layer, head) -> np.ndarray:
         )
     if layer is None or head is None:
         raise RenderError("layer, head: both are required for (steps, layers, heads, query, key) input")
-    return steps[:, _index("layer", layer, steps.shape[1], "layers"), _index("head", head, steps.shape[2], "heads")]
+    layer = _index("layer", layer, steps.shape[1], "layers")
+    return steps[:, layer, _index("head", head, steps.shape[2], "heads")]
 
 
 def stacked(value, name: str) -> np.ndarray:

@@ -85,7 +85,8 @@ def draw_values(
     widths = grid.col_widths[cols] * unit_pt
     heights = grid.row_heights[rows] * unit_pt
     chars = np.array([len(t) for t in texts])
-    sizes = np.minimum.reduce([np.full(len(texts), VALUE_FONT_MAX), 0.9 * widths / (0.6 * chars), heights / 1.5])
+    # ~0.6 em per character must fit 90% of the width; the line must fit the height
+    sizes = np.minimum(np.minimum(0.9 * widths / (0.6 * chars), heights / 1.5), VALUE_FONT_MAX)
     colors = text_colors(scale.rgba(values))
     artists = []
     for k in np.flatnonzero(sizes >= VALUE_FONT_MIN):

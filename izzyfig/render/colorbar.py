@@ -9,17 +9,19 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from izzyfig.render import style
 from izzyfig.render.cells import ColorScale
+from izzyfig.render.tokens import keep_apart
 
 N_TICKS = 7
 WIDTH_IN = 0.14
 PAD_IN = 0.12
 
 
-def add_colorbar(ax: Axes, scale: ColorScale, *, label: str | None = None) -> Colorbar:
+def add_colorbar(ax: Axes, scale: ColorScale, *, height_pt: float, label: str | None = None) -> Colorbar:
     """Colorbar in an inset axes ``PAD_IN`` right of ``ax``, ``WIDTH_IN`` wide, full height.
 
     The inset is positioned in inches from the axes' right edge, so it follows the
-    heatmap wherever the layout (or the caller's own axes) puts it.
+    heatmap wherever the layout (or the caller's own axes) puts it. Ticks closer
+    than a line of text on a bar ``height_pt`` tall are dropped (ends kept).
     """
     fig = ax.get_figure()
     x_inches = fig.dpi_scale_trans + ScaledTranslation(1.0, 0.0, ax.transAxes)
@@ -29,6 +31,7 @@ def add_colorbar(ax: Axes, scale: ColorScale, *, label: str | None = None) -> Co
     bar = fig.colorbar(ScalarMappable(norm=scale.norm, cmap=scale.cmap), cax=cax)
     bar.outline.set_visible(False)
     values = tick_values(scale)
+    values = values[readable_ticks(scale, values, height_pt)]
     bar.set_ticks(values, labels=tick_labels(values))
     cax.tick_params(labelsize=style.COLORBAR_TICK_SIZE, length=2.0, width=0.6, color="0.4", pad=2.0)
     if label:
@@ -41,6 +44,14 @@ def tick_values(scale: ColorScale) -> np.ndarray:
     if scale.constant:
         return np.array([(scale.norm.vmin + scale.norm.vmax) / 2])
     return np.linspace(scale.norm.vmin, scale.norm.vmax, N_TICKS)
+
+
+def readable_ticks(scale: ColorScale, values: np.ndarray, height_pt: float) -> np.ndarray:
+    """Indices of ``values`` whose labels do not collide on the (PowerNorm-spaced) bar."""
+    positions = np.asarray(scale.norm(values), dtype=float) * height_pt
+    priority = np.ones(len(values), dtype=int)
+    priority[[0, -1]] = 0
+    return keep_apart(positions, priority, 1.2 * style.COLORBAR_TICK_SIZE)
 
 
 def tick_labels(values: np.ndarray) -> list[str]:

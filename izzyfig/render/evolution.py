@@ -84,7 +84,8 @@ def sparkline_paths(maps: np.ndarray, grid: CellGrid, normalize: bool) -> np.nda
     level = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.5)  # (T, rows, cols)
     ramp = np.linspace(-0.5, 0.5, steps)
     x = grid.col_centers[None, :, None] + SPARK_WIDTH * grid.col_widths[None, :, None] * ramp
-    y = grid.row_centers[:, None, None] - (level.transpose(1, 2, 0) - 0.5) * SPARK_HEIGHT * grid.row_heights[:, None, None]
+    height = SPARK_HEIGHT * grid.row_heights[:, None, None]
+    y = grid.row_centers[:, None, None] - (level.transpose(1, 2, 0) - 0.5) * height
     x = np.broadcast_to(x, y.shape)
     return np.stack([x, y], axis=-1).reshape(-1, steps, 2)
 

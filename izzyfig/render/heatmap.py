@@ -38,17 +38,17 @@ def draw_heatmap(
     ax: Axes, data: np.ndarray, grid: CellGrid, scale: ColorScale,
     x: tokens.AxisLabels, y: tokens.AxisLabels, *, unit_pt: float, title: str, xlabel: str,
     ylabel: str, rotation: int = 45, linecolor="white", linewidth: float = 1.0,
-    values_at: np.ndarray | None = None, colorbar: bool = True,
+    values_at: np.ndarray | None = None, colorbar: bool = True, title_size: float = style.TITLE_SIZE,
 ) -> Panel:
     """Cells, labels, optional values in ``values_at`` (k, 2) cells, titles and colorbar."""
     mesh = draw_mesh(ax, grid, data, scale, linecolor=linecolor, linewidth=linewidth, unit_pt=unit_pt)
     tokens.draw(ax, grid, x, y, rotation=rotation, unit_pt=unit_pt)
     if values_at is not None:
         draw_values(ax, grid, data, values_at, scale, unit_pt)
-    ax.set_title(title, fontsize=style.TITLE_SIZE, pad=8.0)
+    ax.set_title(title, fontsize=title_size, pad=8.0)
     ax.set_xlabel(xlabel, fontsize=style.AXIS_LABEL_SIZE, labelpad=6.0)
     ax.set_ylabel(ylabel, fontsize=style.AXIS_LABEL_SIZE, labelpad=6.0)
-    bar = add_colorbar(ax, scale) if colorbar else None
+    bar = add_colorbar(ax, scale, height_pt=grid.height * unit_pt) if colorbar else None
     return Panel(ax, grid, scale, mesh, bar)
 
 

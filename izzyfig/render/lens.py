@@ -52,10 +52,12 @@ class LensCells:
     sparse: bool
 
 
-def lens_cells(data: np.ndarray, lens: TableLens) -> LensCells:
+def lens_cells(data: np.ndarray, lens: TableLens, n_tokens: int | None = None) -> LensCells:
+    """Top cells and grid of ``data``; labels turn sparse above ``length_threshold`` tokens
+    (``n_tokens``, default the larger side: panels of one figure pass the whole count)."""
     top = top_cells(data, lens.top_n)
     grid = CellGrid.table_lens(*data.shape, top, lens.enlarged_size)
-    return LensCells(grid, top, max(data.shape) > lens.length_threshold)
+    return LensCells(grid, top, (n_tokens or max(data.shape)) > lens.length_threshold)
 
 
 def lens_labels(x_tokens: list[str], y_tokens: list[str], cells: LensCells, lens: TableLens):
@@ -69,8 +71,9 @@ def lens_labels(x_tokens: list[str], y_tokens: list[str], cells: LensCells, lens
 
 def draw_lens_panel(
     ax: Axes, data: np.ndarray, cells: LensCells, x_tokens: list[str], y_tokens: list[str],
-    lens: TableLens, scale: ColorScale, *, unit_pt: float, boxes: tuple[Box, ...] = (), regions: tuple[Box, ...] = (),
-    title: str, xlabel: str, ylabel: str, colorbar: bool = True,
+    lens: TableLens, scale: ColorScale, *, unit_pt: float, boxes: tuple[Box, ...] = (),
+    regions: tuple[Box, ...] = (), title: str, xlabel: str, ylabel: str, colorbar: bool = True,
+    title_size: float = style.TITLE_SIZE,
 ) -> Panel:
     """One table-lens heatmap with user boxes (red) and detected regions (orange)."""
     x, y = lens_labels(x_tokens, y_tokens, cells, lens)
@@ -78,6 +81,7 @@ def draw_lens_panel(
     panel = draw_heatmap(
         ax, data, cells.grid, scale, x, y, unit_pt=unit_pt, title=title, xlabel=xlabel, ylabel=ylabel,
         rotation=lens.label_rotation, values_at=cells.top if show_values else None, colorbar=colorbar,
+        title_size=title_size,
     )
     draw_boxes(ax, cells.grid, regions, color=REGION_COLOR, linewidth=REGION_LINEWIDTH, alpha=REGION_ALPHA)
     draw_boxes(ax, cells.grid, boxes)

@@ -23,7 +23,9 @@ def output_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     fmt = suffix.lstrip(".")
     if fmt not in METADATA:
-        raise RenderError(f"output {os.fspath(path)!r}: unsupported suffix {suffix!r} (use .pdf, .svg or .png)")
+        raise RenderError(
+            f"output {os.fspath(path)!r}: unsupported suffix {suffix!r} (use .pdf, .svg or .png)"
+        )
     return fmt
 
 

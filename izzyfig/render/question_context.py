@@ -18,13 +18,15 @@ from izzyfig.render.detect import detect_regions
 from izzyfig.render.heatmap import figure_scale, text_or
 from izzyfig.render.lens import TableLens, draw_lens_panel, lens_cells
 
+# Two lines each: one-line titles are wider than small panels and would spread them apart.
 DEFAULT_TITLES = (
-    "A → A (Question attending to Question)",
-    "B → B (Context attending to Context)",
-    "A → B (Question attending to Context)",
-    "B → A (Context attending to Question)",
-    "All → All (All tokens attending to all tokens)",
+    "A → A\nQuestion attending to Question",
+    "B → B\nContext attending to Context",
+    "A → B\nQuestion attending to Context",
+    "B → A\nContext attending to Question",
+    "All → All\nAll tokens attending to all tokens",
 )
+PANEL_TITLE_SIZE = 11.0
 AA, BB, AB, BA, ALL = range(5)
 GRID_ROWS = ((AA, AB), (BA, BB), (ALL,))  # panel placement, top to bottom
 
@@ -66,29 +68,37 @@ def render_question_context(
     scale = figure_scale(data.min(), data.max(), gamma, cmap)
     size = inputs.figsize(figsize)
     regions = detect_regions(data) if lens.auto_regions else ()
-    xlabel = text_or(xlabel, style.DEFAULT_XLABEL)
-    ylabel = text_or(ylabel, style.DEFAULT_YLABEL)
-    spans = _spans(data.shape[0], split)
+    texts = (text_or(xlabel, style.DEFAULT_XLABEL), text_or(ylabel, style.DEFAULT_YLABEL))
     with style.rendering():
-        fig, first_ax = layout.new_figure()
-        axes = [first_ax] + [fig.add_axes((0.1, 0.1, 0.8, 0.8)) for _ in range(4)]
-        cells = [lens_cells(data[rows][:, cols], lens) for rows, cols in spans]
-        rows_units = [[(cells[k].grid.width, cells[k].grid.height) for k in row] for row in GRID_ROWS]
-        dense = data.shape[0] <= lens.length_threshold
-        unit_in = (layout.unit_inches(data.shape[0], dense) if size is None
-                   else layout.estimate_unit(rows_units, size))
-        for k, ((rows, cols), ax) in enumerate(zip(spans, axes)):
-            draw_lens_panel(
-                ax, data[rows][:, cols], cells[k], labels[cols], labels[rows], lens, scale,
-                unit_pt=unit_in * 72.0, boxes=clip_boxes(box_list, _range(rows), _range(cols)),
-                regions=clip_boxes(regions, _range(rows), _range(cols)), title=names[k],
-                xlabel=xlabel, ylabel=ylabel, colorbar=k == ALL,
-            )
-        suptitle = None if title is None else fig.text(
-            0.5, 1.0, title, ha="center", va="top", fontsize=style.TITLE_SIZE + 1)
-        slots = [[layout.Slot(axes[k], cells[k].grid.width, cells[k].grid.height) for k in row]
-                 for row in GRID_ROWS]
-        layout.arrange(fig, slots, unit_in, figsize=size, suptitle=suptitle)
+        return _five_panels(data, labels, _spans(data.shape[0], split), lens, scale, names=names,
+                            boxes=box_list, regions=regions, texts=texts, title=title, figsize=size)
+
+
+def _five_panels(
+    data, labels, spans, lens, scale, *, names, boxes, regions, texts, title, figsize,
+) -> Figure:
+    """Draw the panels of ``spans`` (AA, BB, AB, BA, ALL) and lay them out like the matrix."""
+    fig, first_ax = layout.new_figure()
+    axes = [first_ax] + [fig.add_axes((0.1, 0.1, 0.8, 0.8)) for _ in range(4)]
+    cells = [lens_cells(data[rows][:, cols], lens, data.shape[0]) for rows, cols in spans]
+    slots = [[layout.Slot(axes[k], cells[k].grid.width, cells[k].grid.height) for k in row]
+             for row in GRID_ROWS]
+    if figsize is None:
+        unit_in = layout.unit_inches(data.shape[0], data.shape[0] <= lens.length_threshold)
+    else:
+        sizes = [[(s.width_units, s.height_units) for s in row] for row in slots]
+        unit_in = layout.estimate_unit(sizes, figsize)
+    for k, ((rows, cols), ax) in enumerate(zip(spans, axes)):
+        row_range, col_range = range(rows.start, rows.stop), range(cols.start, cols.stop)
+        draw_lens_panel(
+            ax, data[rows][:, cols], cells[k], labels[cols], labels[rows], lens, scale,
+            unit_pt=unit_in * 72.0, boxes=clip_boxes(boxes, row_range, col_range),
+            regions=clip_boxes(regions, row_range, col_range), title=names[k], xlabel=texts[0],
+            ylabel=texts[1], colorbar=k == ALL, title_size=PANEL_TITLE_SIZE,
+        )
+    suptitle = None if title is None else fig.text(
+        0.5, 1.0, title, ha="center", va="top", fontsize=style.TITLE_SIZE + 1)
+    layout.arrange(fig, slots, unit_in, figsize=figsize, suptitle=suptitle)
     return fig
 
 
@@ -116,7 +126,3 @@ def _spans(n: int, split: int) -> list[tuple[slice, slice]]:
     """(rows, cols) slices of the panels in the order AA, BB, AB, BA, ALL."""
     a, b, full = slice(0, split), slice(split, n), slice(0, n)
     return [(a, a), (b, b), (a, b), (b, a), (full, full)]
-
-
-def _range(part: slice) -> range:
-    return range(part.start, part.stop)

@@ -98,7 +98,9 @@ def draw(
     """Put the x labels on top (rotated) and the y labels on the left of ``ax``."""
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
-    ax.tick_params(length=2.0, width=0.6, color="0.4", pad=2.0)
+    # Tick marks only where labels skip tokens; next to every token they read as a "." token.
+    ax.tick_params(axis="x", length=2.0 if x.sparse else 0.0, width=0.6, color="0.4", pad=2.5)
+    ax.tick_params(axis="y", length=2.0 if y.sparse else 0.0, width=0.6, color="0.4", pad=2.5)
     x_size = tick_fontsize(unit_pt, x)
     y_size = tick_fontsize(unit_pt, y)
     x_gap = _LINE_GAP * x_size / math.sin(math.radians(rotation)) / unit_pt

@@ -110,8 +110,8 @@ def test_question_context_panels_are_the_right_blocks_and_share_one_scale():
     words = ["[CLS]", "who", "?", "[SEP]", "it", "was", "[SEP]"]
     fig = render_question_context(data, words, 4, top_n=0)
     panels = {ax.get_title(): ax for ax in fig.axes}
-    ab = panels["A → B (Question attending to Context)"]
-    ba = panels["B → A (Context attending to Question)"]
+    ab = panels["A → B\nQuestion attending to Context"]
+    ba = panels["B → A\nContext attending to Question"]
     assert np.allclose(mesh_of(ab).get_array(), data[:4, 4:])
     assert texts(ab.yaxis) == words[:4] and texts(ab.xaxis) == words[4:]
     assert np.allclose(mesh_of(ba).get_array(), data[4:, :4])
@@ -130,10 +130,10 @@ def test_question_context_clips_boxes_into_the_panels():
         for coll in ax.collections:
             if isinstance(coll, PatchCollection):
                 e = coll.get_paths()[0].get_extents()
-                found[ax.get_title()[:6]] = [e.x0, e.y0, e.x1, e.y1]
+                found[ax.get_title().split("\n")[0]] = [e.x0, e.y0, e.x1, e.y1]
     assert found == {
-        "A → A ": [1, 1, 2, 2], "B → B ": [0, 0, 2, 2], "A → B ": [0, 1, 2, 2],
-        "B → A ": [1, 0, 2, 2], "All → ": [1, 1, 4, 4],
+        "A → A": [1, 1, 2, 2], "B → B": [0, 0, 2, 2], "A → B": [0, 1, 2, 2],
+        "B → A": [1, 0, 2, 2], "All → All": [1, 1, 4, 4],
     }
 
 
@@ -170,3 +170,23 @@ def test_user_figsize_is_the_page_size(matrix_5, tokens_5):
     assert np.allclose(fig.get_size_inches(), [4.0, 3.0])
     box = fig.axes[0].get_position()
     assert 0 <= box.x0 and box.x1 <= 1 and 0 <= box.y0 and box.y1 <= 1
+
+
+def test_auto_regions_add_orange_boxes_beside_the_user_boxes(matrix_5, tokens_5, monkeypatch):
+    from izzyfig import kernels
+
+    monkeypatch.setattr(kernels, "find_attention_regions_with_merging", lambda m, **kw: [(0, 0, 1, 1)])
+    ax = render_self_attention(matrix_5, tokens_5, top_n=0, auto_regions=True, boxes=[(3, 3, 4, 4)]).axes[0]
+    regions, user = [c for c in ax.collections if isinstance(c, PatchCollection)]
+    assert np.allclose(regions.get_edgecolor()[0], [1, 0.647, 0, 0.7], atol=1e-3)
+    assert np.allclose(user.get_edgecolor()[0], [1, 0, 0, 1])
+    assert [regions.get_paths()[0].get_extents().bounds, user.get_paths()[0].get_extents().bounds] == [
+        (0, 0, 2, 2), (3, 3, 2, 2)]
+
+
+def test_colorbar_drops_ticks_that_would_collide_but_keeps_the_ends(matrix_5, tokens_5):
+    (bar,) = render_self_attention(matrix_5, tokens_5, gamma=4.0).axes[0].child_axes
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert labels[0] == "0.05" and labels[-1] == "0.90" and 2 < len(labels) < 7
+    (bar,) = render_self_attention(matrix_5, tokens_5, gamma=1.0).axes[0].child_axes
+    assert len(bar.get_yticklabels()) == 7
