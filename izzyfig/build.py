@@ -167,7 +167,16 @@ def _extract(project: Project, compiled: CompiledProject, todo: list, report, pr
     return [job for job in todo if job.figure_id not in stats.failed_figures]
 
 
+def _remove_leftovers(out_dir: Path) -> None:
+    """Delete temporary files that a killed build left behind (they are never outputs)."""
+    if out_dir.is_dir():
+        for pattern in (".*.part.*", ".*.tmp"):
+            for path in out_dir.rglob(pattern):
+                path.unlink(missing_ok=True)
+
+
 def _render_all(project, compiled, todo, lock, report, progress) -> None:
+    _remove_leftovers(project.out_dir)
     tasks = [_render_task(project, compiled, job) for job in todo]
     progress.phase("render", len(tasks))
     by_id = {job.figure_id: job for job in todo}
