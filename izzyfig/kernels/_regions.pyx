@@ -7,8 +7,10 @@ GIL. Every rectangle statistic costs O(1) thanks to summed-area tables built onc
 Numerics (the kernel must take exactly the decisions of ``izzyfig.kernels.reference``):
 
 - Prefix sums of A and A**2 are kept as double-double numbers (an unevaluated ``hi + lo`` pair
-  of float64, error-free ``two_sum``/``fma`` products). A rectangle sum by inclusion-exclusion is
-  then accurate to ~1e-32 relative to the matrix total, so after one final rounding it is the
+  of float64), accumulated as cascaded sums: ``two_sum`` carries each rounding error into
+  ``lo`` and squares of float64 are split exactly with ``fma``. A rectangle sum by
+  inclusion-exclusion is then accurate to ~1e-30 relative to the matrix total (the tables
+  hold twice the float64 precision), so after one final rounding it is the
   correctly rounded sum of the cells in all but contrived cases -- the same number the
   reference gets from ``math.fsum``. Means, border means, scores and the final ordering
   are therefore bit-identical to the reference, ties included. Plain float64 prefix sums would
@@ -137,12 +139,23 @@ cdef inline DD dd_mul_double(DD a, double b) noexcept nogil:
 
 # ---------------------------------------------------------------- summed-area tables
 
+cdef inline void accumulate(DD* running, double x) noexcept nogil:
+    """running += x as a cascaded sum: the hi chain is one add, the error goes to lo.
+
+    Like Ogita-Rump-Oishi Sum2, as accurate as summing in twice the precision, but the
+    dependency chain per cell is a single add instead of a whole double-double addition.
+    """
+    cdef DD s = two_sum(running.hi, x)
+    running.hi = s.hi
+    running.lo += s.lo
+
+
 cdef void fill_tables(const floating[:, ::1] a, Tables* t) noexcept nogil:
     """Prefix sums (double-double) of A and A**2 and the step counts of constant detection."""
     cdef Py_ssize_t rows = t.rows, cols = t.cols, width = cols + 1
     cdef Py_ssize_t i, j, up, here, steps
     cdef double x
-    cdef DD row_sum, row_sq, total
+    cdef DD row_sum, row_sq, square, total
     for j in range(width):
         t.sum_hi[j] = t.sum_lo[j] = t.sq_hi[j] = t.sq_lo[j] = 0.0
         t.row_steps[j] = 0
@@ -155,17 +168,19 @@ cdef void fill_tables(const floating[:, ::1] a, Tables* t) noexcept nogil:
         t.row_steps[here] = 0
         for j in range(cols):
             x = a[i, j]
-            row_sum = dd_add_double(row_sum, x)
+            accumulate(&row_sum, x)
             if floating is float:
-                row_sq = dd_add_double(row_sq, x * x)  # exact: 24-bit mantissas
+                accumulate(&row_sq, x * x)  # exact: 24-bit mantissas
             else:
-                row_sq = dd_add(row_sq, two_prod(x, x))
-            total = dd_add(DD(t.sum_hi[up + j + 1], t.sum_lo[up + j + 1]), row_sum)
+                square = two_prod(x, x)
+                accumulate(&row_sq, square.hi)
+                row_sq.lo += square.lo
+            total = two_sum(t.sum_hi[up + j + 1], row_sum.hi)
             t.sum_hi[here + j + 1] = total.hi
-            t.sum_lo[here + j + 1] = total.lo
-            total = dd_add(DD(t.sq_hi[up + j + 1], t.sq_lo[up + j + 1]), row_sq)
+            t.sum_lo[here + j + 1] = t.sum_lo[up + j + 1] + row_sum.lo + total.lo
+            total = two_sum(t.sq_hi[up + j + 1], row_sq.hi)
             t.sq_hi[here + j + 1] = total.hi
-            t.sq_lo[here + j + 1] = total.lo
+            t.sq_lo[here + j + 1] = t.sq_lo[up + j + 1] + row_sq.lo + total.lo
             if j + 1 < cols and a[i, j] != a[i, j + 1]:
                 steps += 1
             t.row_steps[here + j + 1] = t.row_steps[up + j + 1] + steps
