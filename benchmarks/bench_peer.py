@@ -47,6 +47,13 @@ FIGURE_FUNCTIONS = {
     "detected_regions": "visualize_attention_with_detected_regions",
 }
 REGION_FUNCTION = "find_attention_regions_with_merging"
+# The finder's own defaults, and what IzzyViz's detected-regions figure passes to it.
+REGION_PARAMS = {
+    "defaults": {},
+    "figure params": {"n_seeds": 3, "min_distance": 2, "expansion_threshold": 0.9,
+                      "merge_std_threshold": 0.6, "proximity_threshold": 2,
+                      "max_expansion_steps": 3},
+}
 # IzzyViz's __init__ does not re-export the two region functions; its visualization module has all.
 PEER_MODULE = "izzyviz.visualization"
 OWN_MODULE = "izzyfig.api"
@@ -190,17 +197,19 @@ def render_rows(sizes: tuple[int, ...], work: Path) -> list[dict]:
 
 
 def region_rows(sizes: tuple[int, ...], work: Path) -> list[dict]:
-    """One row per size: the region finders timed and their rectangles compared."""
+    """One row per parameter set and size: the region finders timed, their rectangles compared."""
     rows = []
-    for n in sizes:
-        peer = run_job({"mode": "regions", "module": PEER_MODULE, "n": n}, work)
-        own = run_job({"mode": "regions", "module": OWN_MODULE, "n": n}, work)
-        row = comparison_row("regions", REGION_FUNCTION, n, peer, own)
-        if "rects" in peer and "rects" in own:
-            same = peer["rects"] == own["rects"]
-            row["note"] = "identical rectangles" if same else (
-                f"DIFFERENT: izzyviz {peer['rects']} izzyfig {own['rects']}")
-        rows.append(row)
+    for label in REGION_PARAMS:
+        for n in sizes:
+            job = {"mode": "regions", "n": n, "params": label}
+            peer = run_job({**job, "module": PEER_MODULE}, work)
+            own = run_job({**job, "module": OWN_MODULE}, work)
+            row = comparison_row("regions", f"{REGION_FUNCTION} ({label})", n, peer, own)
+            if "rects" in peer and "rects" in own:
+                same = peer["rects"] == own["rects"]
+                row["note"] = "identical rectangles" if same else (
+                    f"DIFFERENT: izzyviz {peer['rects']} izzyfig {own['rects']}")
+            rows.append(row)
     return rows
 
 
@@ -209,16 +218,21 @@ def parity_rows(count: int, work: Path) -> list[dict]:
     result = run_job({"mode": "parity", "count": count}, work, limit_s=PARITY_LIMIT_S)
     if "cases" not in result:
         return [{"check": "parity", "kind": REGION_FUNCTION, "note": result.get("status")}]
-    rows = []
-    for family, tally in sorted(result["tally"].items()):
-        rows.append({"check": "parity", "kind": family, "size": "2..40",
-                     "note": f"{tally['mismatches']} mismatches in {tally['cases']} cases"
-                             + (f", {tally['both_raised']} both raised" if tally["both_raised"]
-                                else "")})
+    rows = [{"check": "parity", "kind": family, "size": tally["sizes"], "note": tally_note(tally)}
+            for family, tally in sorted(result["tally"].items())]
     for label in ("first_mismatch", "smallest_mismatch"):
         if result.get(label):
             rows.append({"check": "parity", "kind": label, "note": json.dumps(result[label])})
     return rows
+
+
+def tally_note(tally: dict) -> str:
+    note = f"{tally['mismatches']} mismatches in {tally['cases']} cases"
+    if tally["mismatches"]:
+        note += f" ({tally['tied']} of them on matrices with tied values)"
+    if tally["both_raised"]:
+        note += f", {tally['both_raised']} rejected by both"
+    return note
 
 
 def comparison_row(check: str, kind: str, n: int, peer: dict, own: dict) -> dict:
@@ -316,10 +330,11 @@ def regions_job(job: dict) -> dict:
     import importlib
 
     finder = getattr(importlib.import_module(job["module"]), REGION_FUNCTION)
-    finder(synthetic_inputs("regions", WARMUP_TOKENS, 0)["attention"])
+    params = REGION_PARAMS[job["params"]]
+    finder(synthetic_inputs("regions", WARMUP_TOKENS, 0)["attention"], **params)
     matrix = synthetic_inputs("regions", job["n"], 0)["attention"]
     found: list = []
-    times = timed_repeats(lambda: found.append(finder(matrix)))
+    times = timed_repeats(lambda: found.append(finder(matrix, **params)))
     return {"times": times, "rects": as_rects(found[-1])}
 
 
@@ -327,6 +342,8 @@ def as_rects(rects) -> list[list[int]]:
     return [[int(v) for v in rect] for rect in rects]
 
 
+# Hand-written matrices whose seeds tie: the order of equal cells decides the rectangles.
+TIE_CASES = ([[0.5, 0.5], [0.0, 0.0]], [[0.0, 1.0, 1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])
 PARITY_FAMILIES = ("uniform", "softmax", "block", "banded", "causal", "quantized", "constant",
                    "sparse")
 
@@ -372,6 +389,9 @@ def parity_cases(count: int, seed: int = 20240611) -> list[dict]:
                   "max_expansion_steps": int(rng.integers(1, 5))}
         cases.append({"index": index, "family": family, "dtype": dtype,
                       "matrix": matrix.astype(dtype), "params": params})
+    for matrix in TIE_CASES:
+        cases.append({"index": len(cases), "family": "fixed ties", "dtype": "float64",
+                      "matrix": np.array(matrix, dtype=np.float64), "params": {}})
     return cases
 
 
@@ -387,14 +407,17 @@ def parity_job(job: dict) -> dict:
     for case in cases:
         expected, actual = outcome(peer, case), outcome(own, case)
         key = f"{case['family']}/{case['dtype']}"
-        counts = tally.setdefault(key, {"cases": 0, "mismatches": 0, "both_raised": 0})
+        counts = tally.setdefault(key, {"cases": 0, "mismatches": 0, "tied": 0, "both_raised": 0,
+                                        "sizes": "-"})
         counts["cases"] += 1
+        counts["sizes"] = size_range(counts["sizes"], case["matrix"].shape)
         both_raised = "raised" in expected and "raised" in actual
         counts["both_raised"] += both_raised
         if not both_raised and expected != actual:
             counts["mismatches"] += 1
-            mismatches.append(describe(case, expected, actual))
-    smallest = min(mismatches, key=lambda m: len(m["matrix"]) * len(m["matrix"][0]), default=None)
+            counts["tied"] += has_ties(case["matrix"])
+            mismatches.append(describe(case, expected, actual, job["count"]))
+    smallest = min(mismatches, key=lambda m: m["shape"][0] * m["shape"][1], default=None)
     return {"cases": len(cases), "tally": tally,
             "first_mismatch": mismatches[0] if mismatches else None,
             "smallest_mismatch": smallest}
@@ -407,9 +430,24 @@ def outcome(finder, case: dict) -> dict:
         return {"raised": f"{type(error).__name__}: {error}"}
 
 
-def describe(case: dict, expected: dict, actual: dict) -> dict:
+def size_range(seen: str, shape: tuple[int, int]) -> str:
+    """Smallest and largest side so far, as ``"lo..hi"``."""
+    sides = [int(v) for v in seen.split("..")] if seen != "-" else []
+    sides += list(shape)
+    return f"{min(sides)}..{max(sides)}"
+
+
+def has_ties(matrix: np.ndarray) -> bool:
+    return bool(np.unique(matrix).size < matrix.size)
+
+
+def describe(case: dict, expected: dict, actual: dict, count: int) -> dict:
+    """A mismatch; the matrix itself only when small, else how to regenerate it."""
+    matrix = case["matrix"]
+    shown = matrix.astype(float).tolist() if matrix.size <= 64 else (
+        f"bench_peer.parity_cases({count})[{case['index']}]['matrix']")
     return {"index": case["index"], "family": case["family"], "dtype": case["dtype"],
-            "params": case["params"], "matrix": case["matrix"].astype(float).tolist(),
+            "shape": list(matrix.shape), "params": case["params"], "matrix": shown,
             "izzyviz": expected, "izzyfig": actual}
 
 
