@@ -4,9 +4,17 @@ Each function accepts NumPy arrays or tensors (converted by duck typing; torch i
 never imported here), selects the map the way IzzyViz does, draws it with
 :mod:`izzyfig.render`, saves it where IzzyViz would, and returns the Figure
 (IzzyViz returned nothing or an Axes, and printed; nothing is printed here).
-Differences from IzzyViz: A→B/B→A panels are labelled correctly, ``save_path`` of
-``visualize_attention_encoder_decoder`` is honoured, and errors are
-:class:`izzyfig.errors.RenderError` with one-line messages.
+
+Deliberate differences from IzzyViz:
+
+- question-context titles A→B / B→A match the blocks they show (IzzyViz swaps them);
+- ``visualize_attention_encoder_decoder`` honours ``save_path`` (IzzyViz ignores it);
+- ``auto_detect_regions`` adds the region kernel's boxes (orange) to the manual ones;
+- exactly ``top_n`` cells are enlarged (ties go to the earlier cell);
+- ``gamma`` of the evolution figure is used (IzzyViz fixes it at 1.5);
+- comparison axes get the usual axis labels when ``xlabel``/``ylabel`` are None;
+- long inputs get sparse, non-overlapping labels in every kind;
+- mistakes raise :class:`izzyfig.errors.RenderError` with one-line messages.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from izzyfig.render import (
 from izzyfig.render import inputs
 from izzyfig.render.regions import draw_regions, regions_job
 from izzyfig.render.stability import draw_stability, stability_job
+from izzyfig.render.style import rendering
 
 __all__ = [
     "check_stability_heatmap_with_gradient_color",
@@ -144,7 +153,9 @@ def check_stability_heatmap_with_gradient_color(
         if ax is None:
             fig = render_stability(runs, x_labels, y_labels, **options)
         else:
-            draw_stability(ax, stability_job(runs, x_labels, y_labels, **options))
+            job = stability_job(runs, x_labels, y_labels, **options)
+            with rendering():
+                draw_stability(ax, job)
             fig = _root_figure(ax)
     if save_path:
         save_figure(fig, save_path)
@@ -192,7 +203,9 @@ def visualize_attention_with_detected_regions(
         if ax is None:
             fig = render_regions(attention_matrix, source_tokens, target_tokens, **options)
         else:
-            draw_regions(ax, regions_job(attention_matrix, source_tokens, target_tokens, **options))
+            job = regions_job(attention_matrix, source_tokens, target_tokens, **options)
+            with rendering():
+                draw_regions(ax, job)
             fig = _root_figure(ax)
     if save_path:
         save_figure(fig, save_path)

@@ -57,9 +57,12 @@ def regions_job(
     scale = figure_scale(data.min(), data.max(), gamma, cmap)
     texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
     found = detect_regions(
-        data, n_regions=n_regions, min_distance=min_distance, expansion_threshold=expansion_threshold,
-        merge_threshold=merge_threshold, proximity_threshold=proximity_threshold,
-        max_expansion_steps=max_expansion_steps,
+        data, n_regions=inputs.positive("n_regions", n_regions, integer=True),
+        min_distance=inputs.at_least("min_distance", min_distance, 0, integer=True),
+        expansion_threshold=inputs.positive("expansion_threshold", expansion_threshold),
+        merge_threshold=inputs.within("merge_threshold", merge_threshold, 0.0, 1.0, low_open=True),
+        proximity_threshold=inputs.at_least("proximity_threshold", proximity_threshold, 0, integer=True),
+        max_expansion_steps=inputs.positive("max_expansion_steps", max_expansion_steps, integer=True),
     )
     return RegionsJob(data, columns, rows, box_list, inputs.boxes(found, data.shape), scale, texts,
                       color, linewidth, alpha, bool(label_regions))

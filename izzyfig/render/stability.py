@@ -25,7 +25,7 @@ from izzyfig.render.lens import axis_texts
 
 DEFAULT_TITLE = "Check Stability Heatmap with Gradient Circles"
 PIXELS_PER_INCH = 250  # gradient image resolution on the page
-MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_SIDE = 2048
 _CHUNK_PIXELS = 1 << 21  # rows of cells are rendered in chunks of about this many pixels
 _NO_ERROR = 1e-12
 

@@ -69,6 +69,10 @@ NAN[1, 2] = np.nan
         (lambda: render_evolution(np.stack([M, M]), T, T, sparkline_color_dark="nope"),
          "sparkline_color_dark: 'nope' is not a matplotlib colour"),
         (lambda: render_regions(M, T, T, region_color="nope"), "region_color: 'nope' is not a matplotlib colour"),
+        (lambda: render_regions(M, T, T, n_regions=0), "n_regions: must be > 0, got 0"),
+        (lambda: render_regions(M, T, T, merge_threshold=2), "merge_threshold: must be in (0.0, 1.0], got 2"),
+        (lambda: render_regions(M, T, T, max_expansion_steps=1.5),
+         "max_expansion_steps: expected an integer, got 1.5"),
         (lambda: render_regions(np.full((3, 3), np.inf), T, T), "matrix: 9 NaN/inf value(s), first at index [0, 0]"),
     ],
 )
