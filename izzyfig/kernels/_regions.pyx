@@ -44,7 +44,7 @@ cdef enum:
     SIDE_RIGHT = 3
 
 ctypedef struct DD:
-    # an unevaluated sum hi + lo with |lo| <= ulp(hi) / 2
+    # an unevaluated sum hi + lo, |lo| of the order of ulp(hi) or below
     double hi
     double lo
 
@@ -107,11 +107,6 @@ cdef inline DD dd_add(DD a, DD b) noexcept nogil:
     cdef DD t = two_sum(a.lo, b.lo)
     s = quick_two_sum(s.hi, s.lo + t.hi)
     return quick_two_sum(s.hi, s.lo + t.lo)
-
-
-cdef inline DD dd_add_double(DD a, double b) noexcept nogil:
-    cdef DD s = two_sum(a.hi, b)
-    return quick_two_sum(s.hi, s.lo + a.lo)
 
 
 cdef inline DD dd_sub(DD a, DD b) noexcept nogil:
@@ -362,9 +357,7 @@ cdef void first_cells(const floating[:, ::1] a, Cell* heap, Py_ssize_t m) noexce
             elif before(cell, heap[0]):
                 heap[0] = cell
                 sift_down(heap, m, 0)
-    if size < m:  # never reached with m <= rows * cols; kept for safety
-        return
-    for k in range(m - 1, 0, -1):
+    for k in range(m - 1, 0, -1):  # heap sort: the last-visited root goes to the back
         last = heap[k]
         heap[k] = heap[0]
         heap[0] = last
@@ -397,7 +390,7 @@ cdef Py_ssize_t select_seeds(const floating[:, ::1] a, Cell* heap, Py_ssize_t m,
     return found
 
 
-def seed_budget(Py_ssize_t cells, Py_ssize_t wanted, Py_ssize_t min_distance):
+cdef Py_ssize_t seed_budget(Py_ssize_t cells, Py_ssize_t wanted, Py_ssize_t min_distance) noexcept:
     """How many cells, in visiting order, the seed search may visit at most.
 
     Every rejected cell lies in the (2*min_distance+1)**2 box of an accepted seed, so before
