@@ -100,22 +100,27 @@ def as_matrix(attention_matrix: Any) -> np.ndarray:
         raise KernelError(f"attention_matrix must not be empty, got shape {array.shape}")
     dtype = array.dtype if array.dtype in KEPT_DTYPES else np.dtype(np.float64)
     matrix = np.ascontiguousarray(array, dtype=dtype)
-    finite = np.isfinite(matrix)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise KernelError(
-            f"attention_matrix must be finite, found {matrix[row, col]} at row {row}, column {col}"
-        )
-    if matrix.dtype == np.float32:  # float32 stays below 3.5e38
-        return matrix
-    huge = np.abs(matrix) > LARGEST_VALUE
-    if huge.any():
-        row, col = np.argwhere(huge)[0]
-        raise KernelError(
-            f"attention_matrix values must lie within +-{LARGEST_VALUE:g} so that sums of squares "
-            f"stay finite, found {matrix[row, col]} at row {row}, column {col}"
-        )
+    check_values(matrix)
     return matrix
+
+
+def check_values(matrix: np.ndarray) -> None:
+    """Raise KernelError naming the first cell that is not finite or too large to square."""
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        raise KernelError(f"attention_matrix must be finite, found {first_cell(matrix, bad)}")
+    if matrix.dtype == np.float64:  # float32 stays below 3.5e38
+        bad = np.abs(matrix) > LARGEST_VALUE
+        if bad.any():
+            raise KernelError(
+                f"attention_matrix values must lie within +-{LARGEST_VALUE:g} so that sums of "
+                f"squares stay finite, found {first_cell(matrix, bad)}"
+            )
+
+
+def first_cell(matrix: np.ndarray, mask: np.ndarray) -> str:
+    row, col = np.argwhere(mask)[0]
+    return f"{matrix[row, col]} at row {row}, column {col}"
 
 
 def tensor_to_numpy(tensor: Any) -> Any:
