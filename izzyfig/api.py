@@ -232,6 +232,12 @@ def select_layer_head(attentions, layer, head) -> np.ndarray:
     """The (q, k) map of ``layer``/``head`` from per-layer maps or a stacked array."""
     if isinstance(attentions, (list, tuple)):
         count = len(attentions)
+        if count == 0 or attentions[0] is None:
+            # transformers' sdpa/flash attention computes no weights and returns () or Nones.
+            raise RenderError(
+                "attentions: the model returned no attention weights; load it with "
+                "attn_implementation=\"eager\" and call it with output_attentions=True"
+            )
         layer_maps = inputs.to_numpy("attentions", attentions[_index("layer", layer, count, "layers")])
     else:
         stack = inputs.to_numpy("attentions", attentions)
