@@ -17,7 +17,8 @@ from typing import Any
 
 from izzyfig import __version__
 from izzyfig.errors import BuildError, IzzyfigError, SpecError
-from izzyfig.lock import Lock, canonical_json, environment, sha256_file, sha256_text, write_atomic
+from izzyfig.files import canonical_json, sha256_file, sha256_text, write_atomic
+from izzyfig.lock import Lock, environment
 from izzyfig.progress import Progress
 
 # Bump when a renderer change alters output bytes, so locked figures rebuild.

@@ -6,11 +6,8 @@ killed build never leaves an entry that claims a file the disk does not have.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -18,26 +15,10 @@ from typing import Any
 
 from izzyfig import __version__
 from izzyfig.errors import BuildError
+from izzyfig.files import write_atomic
 
 LOCK_VERSION = 1
 ENVIRONMENT_PACKAGES = ("numpy", "matplotlib", "torch", "transformers")
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no whitespace: the form every content hash is taken of."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def environment() -> dict[str, str]:
@@ -49,21 +30,6 @@ def environment() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from izzyfig.errors import ExtractError
-from izzyfig.plan.hashing import sha256_file
+from izzyfig.files import sha256_file
 from izzyfig.plan.jobs import ArrayLoad, AttentionSelection, StackShape
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from izzyfig.extract.tokens import TokenizedInput
-from izzyfig.plan.hashing import canonical_json, sha256_text, write_atomic
+from izzyfig.files import canonical_json, sha256_text, write_atomic
 from izzyfig.plan.planner import CACHE_FORMAT
 
 META = "meta.json"

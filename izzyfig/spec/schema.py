@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from izzyfig.files import write_atomic
 from izzyfig.spec.models import FIGURE_CLASSES, SpecFile
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -115,14 +114,4 @@ def schema_text() -> str:
 
 def write_schema(path: str | Path) -> None:
     """Write the schema to ``path`` atomically (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(schema_text())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; the schema is for everyone
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(Path(path), schema_text().encode("utf-8"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from izzyfig.lock import sha256_file
+from izzyfig.files import sha256_file
 
 KINDS = {"self", "qc", "cross", "compare", "stable", "evolve", "regions"}
 

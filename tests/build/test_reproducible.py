@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from izzyfig.lock import sha256_file
+from izzyfig.files import sha256_file
 
 
 def test_two_clean_builds_are_identical_and_verify(project: Path, run_cli):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import textwrap
 
 import pytest
 
@@ -77,8 +78,7 @@ def test_encoder_decoder_attention_and_inputs(plan_yaml, models):
 
 
 def test_input_problems(plan_yaml, models, tmp_path):
-    with pytest.raises(SpecError) as caught:
-        plan_yaml(f"""
+    spec = f"""
             version: 1
             figures:
               no_target: {{kind: cross-attention, model: {models['t5']}, source: the cat}}
@@ -91,21 +91,29 @@ def test_input_problems(plan_yaml, models, tmp_path):
               groups: {{kind: self-attention, model: {models['llama']}, text: a, kv_group: 2}}
               nothing: {{kind: self-attention, text: a}}
               no_runs: {{kind: stability, text: a}}
-        """)
+        """
+    with pytest.raises(SpecError) as caught:
+        plan_yaml(spec)
+    lines = textwrap.dedent(spec).lstrip("\n").splitlines()
+
+    def at(line: int, key: str) -> str:
+        """Where ``key:`` sits on ``line``: the column moves with the model paths' length."""
+        return f"spec.yaml:{line}:{lines[line - 1].index(key + ':') + 1}"
+
     t5, bert, gpt2, llama = "models/t5", "models/bert", "models/gpt2", "models/llama"
     assert messages(caught, tmp_path) == [
-        f"spec.yaml:3:38: figures.no_target.model: encoder-decoder model '{t5}' needs 'source' and "
+        f"{at(3, 'model')}: figures.no_target.model: encoder-decoder model '{t5}' needs 'source' and "
         "'target' text for cross attention",
-        f"spec.yaml:4:104: figures.pair_t5.pair: a text pair needs an encoder or decoder model; '{t5}' is an "
+        f"{at(4, 'pair')}: figures.pair_t5.pair: a text pair needs an encoder or decoder model; '{t5}' is an "
         "encoder-decoder (give 'source' and 'target')",
-        f"spec.yaml:5:110: figures.source_bert.source: 'source'/'target' need an encoder-decoder model; '{bert}' "
+        f"{at(5, 'source')}: figures.source_bert.source: 'source'/'target' need an encoder-decoder model; '{bert}' "
         "is encoder-only (use 'text' or 'pair')",
-        f"spec.yaml:6:118: figures.cross_bert.attention: 'cross' attention needs an encoder-decoder model; "
+        f"{at(6, 'attention')}: figures.cross_bert.attention: 'cross' attention needs an encoder-decoder model; "
         f"model '{bert}' is encoder-only (use 'self')",
-        "spec.yaml:7:37: figures.no_pair.model: question-context figures need 'pair: [question, context]'",
-        f"spec.yaml:8:35: figures.no_text.model: model '{gpt2}' needs 'text' (or 'pair') to run on",
-        f"spec.yaml:9:134: figures.decoder_layers.layer: 3 is out of range for model '{t5}' (3 cross layers)",
-        f"spec.yaml:10:115: figures.groups.kv_group: 2 is out of range for model '{llama}' (2 key/value heads)",
+        f"{at(7, 'model')}: figures.no_pair.model: question-context figures need 'pair: [question, context]'",
+        f"{at(8, 'model')}: figures.no_text.model: model '{gpt2}' needs 'text' (or 'pair') to run on",
+        f"{at(9, 'layer')}: figures.decoder_layers.layer: 3 is out of range for model '{t5}' (3 cross layers)",
+        f"{at(10, 'kv_group')}: figures.groups.kv_group: 2 is out of range for model '{llama}' (2 key/value heads)",
         "spec.yaml:11:3: figures.nothing: no attention source: give 'model' (with its text) or 'array'",
         "spec.yaml:12:3: figures.no_runs: no attention source: give 'runs' (checkpoint directories) or an "
         "'array' with a 'runs' axis",
