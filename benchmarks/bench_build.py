@@ -59,13 +59,20 @@ def counts(stderr: str) -> dict[str, int]:
     return dict(zip(names, map(int, match.groups()))) if match else {}
 
 
+PHASES = {  # phase -> extra build arguments; "edited" edits one spec first
+    "cold": (), "warm": (), "edited": (),
+    # Every figure re-rendered from the warm cache, serially and in two processes.
+    "forced -j 1": ("--force", "-j", "1"), "forced -j 2": ("--force", "-j", "2"),
+}
+
+
 def phases(project: Path, label: str, edit) -> list[dict]:
-    """Cold (empty cache), warm (no change) and one-spec-edited builds of ``project``."""
+    """Cold (empty cache), warm (no change), one-spec-edited and forced builds of ``project``."""
     rows = []
-    for phase in ("cold", "warm", "edited"):
+    for phase, extra in PHASES.items():
         if phase == "edited":
             edit(project)
-        seconds, stderr, rss = izzyfig(project, "build", "specs")
+        seconds, stderr, rss = izzyfig(project, "build", "specs", *extra)
         rows.append({"case": f"{label} {phase}", "seconds": seconds, "peak_rss_mb": rss, **counts(stderr)})
     return rows
 

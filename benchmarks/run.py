@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
 import time
@@ -50,12 +51,7 @@ def machine() -> dict[str, str]:
             info[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             info[name] = "-"
-    try:
-        import os
-
-        info["cores"] = str(os.cpu_count())
-    except Exception:  # pragma: no cover - informational only
-        pass
+    info["cores"] = str(os.cpu_count())
     return info
 
 

@@ -192,6 +192,10 @@ def test_regions_example_and_axes(in_tmp):
     fig = api.visualize_attention_with_detected_regions(attention_matrix=attentions[0][0, 3],
                                                         source_tokens=tokens, target_tokens=tokens)
     assert (in_tmp / "attention_with_detected_regions.pdf").exists()
+    expected = kernels.find_attention_regions_with_merging(attentions[0].values[0, 3], n_seeds=3,
+                                                           expansion_threshold=0.9)
+    (boxes,) = [c for c in fig.axes[0].collections if isinstance(c, PatchCollection)]
+    assert len(boxes.get_paths()) == len(expected) > 0
     own = Figure()
     ax = own.add_subplot()
     assert api.visualize_attention_with_detected_regions(attentions[1][0, 3], tokens, tokens, ax=ax,

@@ -170,6 +170,9 @@ class Planner:
         self.hashes = hashes
         self.problems: list[SpecProblem] = []
         self.models: dict[tuple, ModelLoad] = {}
+        # Directories with the same content (a copy, a symlink, a final checkpoint saved
+        # twice) are one load: the first spelling met names it.
+        self.by_content: dict[tuple, ModelLoad] = {}
         self.arrays: dict[tuple, ArrayLoad] = {}
         self.failed_sources: dict[tuple, str] = {}
         self.figures: list[tuple[Any, list[Draft]]] = []
@@ -237,7 +240,8 @@ class Planner:
                 self.failed_sources[memo] = str(error)
                 self.problem(position, path, str(error))
                 return None
-            self.models[memo] = ModelLoad(str(model_dir), revision, dtype, device, fingerprint, shape, ref)
+            load = ModelLoad(str(model_dir), revision, dtype, device, fingerprint, shape, ref)
+            self.models[memo] = self.by_content.setdefault((fingerprint, dtype, device), load)
         return self.models[memo]
 
     def model_draft(self, view: FieldView, model: ModelLoad, index: int | None = None) -> Draft | None:

@@ -149,6 +149,23 @@ def test_checkpoint_lists_plan_one_forward_per_checkpoint(plan_yaml, models, tmp
     ]
 
 
+def test_copies_of_one_model_are_loaded_once(plan_yaml, models, tmp_path):
+    shutil.copytree(models["bert"], tmp_path / "copy")
+    shutil.copytree(models["bert"], tmp_path / "retrained")
+    (tmp_path / "retrained" / "model.safetensors").write_bytes(b"other weights")
+    plan = plan_yaml(f"""
+        version: 1
+        figures:
+          a: {{kind: self-attention, model: {models['bert']}, text: the cat}}
+          b: {{kind: self-attention, model: copy, text: the cat}}
+          c: {{kind: self-attention, model: copy, text: the dog}}
+          d: {{kind: self-attention, model: retrained, text: the cat}}
+    """)
+    assert [m.ref for m in plan.models] == [str(models["bert"]), str(tmp_path / "retrained")]
+    assert len(plan.forwards) == 3  # a and b are one forward: same content, same text
+    assert plan.figures[0].selections[0].input == plan.figures[1].selections[0].input
+
+
 def test_forward_key_follows_content(plan_yaml, models, tmp_path):
     def key(text="the cat", dtype="float32", device="cpu"):
         plan = plan_yaml(f"""
