@@ -77,10 +77,25 @@ def child_forward(repeats: int) -> dict:
     return {"threads": torch.get_num_threads(), "times": times}
 
 
-def child_memory(tokens: int) -> dict:
-    """Peak RSS of a whole prepare (plan, load, one forward, cache write) at ``tokens``."""
+def peak_rss_mb() -> float:
+    """This process's peak resident memory.
+
+    Linux's ``ru_maxrss`` survives ``exec``: a child started by a large parent reports
+    the parent's size. ``VmHWM`` belongs to the new address space, so read it first.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_memory(tokens: int) -> dict:
+    """Peak RSS of a whole prepare (plan, load, one forward, cache write) at ``tokens``."""
     from izzyfig.extract import AttentionStore
     from izzyfig.plan import plan_build
     from izzyfig.spec.loader import load_spec_text
@@ -89,10 +104,10 @@ def child_memory(tokens: int) -> dict:
         plan = plan_build([load_spec_text(spec_text([text_of(tokens)]), f"{tmp}/spec.yaml")], cache_dir=None)
         store = AttentionStore(Path(tmp) / "cache")
         store.runner.load(plan.models[0])
-        loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        loaded = peak_rss_mb()
         stats = store.prepare(plan)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"loaded_mb": loaded / 1024, "peak_mb": peak / 1024, "forwards": stats.forwards_run}
+        peak = peak_rss_mb()
+    return {"loaded_mb": loaded, "peak_mb": peak, "forwards": stats.forwards_run}
 
 
 def child_prepare(spec_path: str, cache_dir: str) -> dict:
