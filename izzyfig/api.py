@@ -9,7 +9,10 @@ Deliberate differences from IzzyViz:
 
 - question-context titles A→B / B→A match the blocks they show (IzzyViz swaps them);
 - ``visualize_attention_encoder_decoder`` honours ``save_path`` (IzzyViz ignores it);
-- ``auto_detect_regions`` adds the region kernel's boxes (orange) to the manual ones;
+- ``auto_detect_regions`` adds the region kernel's boxes (orange) to the manual ones
+  (IzzyViz replaces the manual boxes with those of a brute-force search over every
+  rectangle, which is quartic in the number of tokens; izzyfig uses the same
+  seed-grow-merge regions as ``visualize_attention_with_detected_regions``);
 - exactly ``top_n`` cells are enlarged (ties go to the earlier cell);
 - ``gamma`` of the evolution figure is used (IzzyViz fixes it at 1.5);
 - comparison axes get the usual axis labels when ``xlabel``/``ylabel`` are None;
