@@ -153,13 +153,7 @@ def check_stability_heatmap_with_gradient_color(
     x_labels = [f"X{j}" for j in range(cols)] if x_labels is None else x_labels
     y_labels = [f"Y{i}" for i in range(rows)] if y_labels is None else y_labels
     with _renamed(runs="matrices"):
-        if ax is None:
-            fig = render_stability(runs, x_labels, y_labels, **options)
-        else:
-            job = stability_job(runs, x_labels, y_labels, **options)
-            with rendering():
-                draw_stability(ax, job)
-            fig = _root_figure(ax)
+        fig = _into(ax, render_stability, stability_job, draw_stability, runs, x_labels, y_labels, **options)
     if save_path:
         save_figure(fig, save_path)
     return fig
@@ -203,13 +197,8 @@ def visualize_attention_with_detected_regions(
         title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap, gamma=gamma,
     )
     with _renamed(matrix="attention_matrix", x_labels="source_tokens", y_labels="target_tokens"):
-        if ax is None:
-            fig = render_regions(attention_matrix, source_tokens, target_tokens, **options)
-        else:
-            job = regions_job(attention_matrix, source_tokens, target_tokens, **options)
-            with rendering():
-                draw_regions(ax, job)
-            fig = _root_figure(ax)
+        fig = _into(ax, render_regions, regions_job, draw_regions, attention_matrix, source_tokens,
+                    target_tokens, **options)
     if save_path:
         save_figure(fig, save_path)
     return fig
@@ -314,8 +303,16 @@ def _single_title(plot_titles) -> str | None:
     return plot_titles[0]
 
 
-def _root_figure(ax) -> Figure:
-    """The Figure to save for a caller's axes (its root figure when in a SubFigure)."""
+def _into(ax, render, make_job, draw, *args, **options) -> Figure:
+    """A new figure from ``render``, or ``draw`` into the caller's ``ax`` (IzzyViz's ``ax=``).
+
+    Returns the Figure to save: the root figure when ``ax`` sits in a SubFigure.
+    """
+    if ax is None:
+        return render(*args, **options)
+    job = make_job(*args, **options)
+    with rendering():
+        draw(ax, job)
     fig = ax.figure
     return fig if isinstance(fig, Figure) else fig.figure
 
