@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from izzyfig import __version__
-from izzyfig.errors import BuildError, IzzyfigError, SpecError
+from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError, SpecWarning
 from izzyfig.files import canonical_json, sha256_file, sha256_text, write_atomic
 from izzyfig.lock import Lock, environment
 from izzyfig.progress import Progress
@@ -36,6 +37,7 @@ class Project:
     jobs: int = 1
     quiet: bool = False
     trust_remote_code: bool = False
+    strict: bool = False
 
 
 @dataclass
@@ -43,6 +45,7 @@ class BuildReport:
     built: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     models_loaded: int = 0
     forwards_run: int = 0
 
@@ -66,8 +69,11 @@ class RenderTask:
 
 @dataclass(frozen=True)
 class RenderResult:
+    """``warnings`` holds ``(key, message)`` pairs: the spec key blamed, and why."""
+
     figure_id: str
     error: str | None = None
+    warnings: tuple[tuple[tuple, str], ...] = ()
 
 
 # ----------------------------------------------------------------------------- planning
@@ -136,6 +142,7 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) 
         key = build_key(job, job_inputs(job))
         if not force and is_up_to_date(job, key, lock, project.out_dir):
             report.up_to_date.append(job.figure_id)
+            _locked_warnings(project, compiled, job, lock, report)
         else:
             todo.append(job)
     if todo:
@@ -183,13 +190,45 @@ def _render_all(project, compiled, todo, lock, report, progress) -> None:
     by_id = {job.figure_id: job for job in todo}
     for result in _run_tasks(tasks, project.jobs):
         task = next(t for t in tasks if t.job.figure_id == result.figure_id)
-        if result.error is None:
-            _commit_output(project, compiled, by_id[result.figure_id], task, lock)
+        entry = compiled.entries[result.figure_id]
+        found = [str(w) for w in positioned_warnings(entry, result.warnings)]
+        error = result.error or (_strict_failure(found) if project.strict else None)
+        if error is None:
+            _commit_output(project, compiled, by_id[result.figure_id], task, lock, result.warnings)
             report.built.append(result.figure_id)
+            report.warnings += found
         else:
             task.temp_path.unlink(missing_ok=True)
-            report.failed.append(result.error)
-        progress.advance(result.figure_id if result.error is None else f"{result.figure_id} FAILED")
+            report.failed.append(error)
+        progress.advance(result.figure_id if error is None else f"{result.figure_id} FAILED")
+
+
+def positioned_warnings(entry: Any, found) -> list[SpecWarning]:
+    """``(key, message)`` pairs of one figure as warnings at the key's spec position."""
+    out = []
+    for key, message in found:
+        key = tuple(key)
+        path = f"figures.{entry.id}" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
+        out.append(SpecWarning(entry.position_of(*key), path, message))
+    return out
+
+
+def _strict_failure(found: list[str]) -> str | None:
+    if not found:
+        return None
+    return "\n".join(line.replace(": warning: ", ": error: ", 1) + " (--strict)" for line in found)
+
+
+def _locked_warnings(project: Project, compiled: CompiledProject, job: Any, lock: Lock, report) -> None:
+    """An up-to-date figure's warnings, as recorded when it was built."""
+    recorded = lock.figures[job.figure_id].get("warnings") or []
+    pairs = [(tuple(w.get("key", ())), str(w.get("message", ""))) for w in recorded if isinstance(w, dict)]
+    found = [str(w) for w in positioned_warnings(compiled.entries[job.figure_id], pairs)]
+    if project.strict and found:
+        report.up_to_date.remove(job.figure_id)
+        report.failed.append(_strict_failure(found))
+    else:
+        report.warnings += found
 
 
 def _render_task(project: Project, compiled: CompiledProject, job: Any) -> RenderTask:
@@ -224,7 +263,9 @@ def render_task(task: RenderTask) -> RenderResult:
     """Render one figure into ``task.temp_path``; never raises."""
     figure_id = task.job.figure_id
     try:
-        render_figure(task)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IzzyfigWarning)
+            render_figure(task)
     except SpecError as error:
         return RenderResult(figure_id, str(error))
     except IzzyfigError as error:
@@ -232,7 +273,8 @@ def render_task(task: RenderTask) -> RenderResult:
     except Exception:  # one broken figure must not stop the others
         detail = traceback.format_exc(limit=-3).strip()
         return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: internal error\n{detail}")
-    return RenderResult(figure_id)
+    found = [(w.message.key, w.message.text) for w in caught if isinstance(w.message, IzzyfigWarning)]
+    return RenderResult(figure_id, warnings=tuple(dict.fromkeys(found)))
 
 
 def render_figure(task: RenderTask) -> None:
@@ -268,12 +310,14 @@ def draw(kind: str, data: Any, options: dict[str, Any]):
     return renderers[kind](first, x, y, boxes=boxes, **options)
 
 
-def _commit_output(project, compiled, job, task: RenderTask, lock: Lock) -> None:
+def _commit_output(project, compiled, job, task: RenderTask, lock: Lock, found=()) -> None:
     """Replace the output, keeping the lock truthful at every instant."""
     lock.figures.pop(job.figure_id, None)
     lock.write()
     os.replace(task.temp_path, task.out_path)
     entry = lock_entry(compiled, job, task.out_path)
+    if found:
+        entry["warnings"] = [{"key": list(key), "message": message} for key, message in found]
     lock.figures[job.figure_id] = entry
     lock.write()
     write_snippet(project, job, entry)
@@ -286,11 +330,12 @@ def _forget_removed(lock: Lock, compiled: CompiledProject) -> None:
 
 
 def _summarise(report: BuildReport, progress: Progress) -> None:
-    for message in report.failed:
+    for message in report.warnings + report.failed:
         progress.stream.write(message + "\n")
+    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
     progress.message(
         f"{len(report.built)} built, {len(report.up_to_date)} up to date, "
-        f"{len(report.failed)} failed ({report.models_loaded} model load(s), "
+        f"{len(report.failed)} failed{warned} ({report.models_loaded} model load(s), "
         f"{report.forwards_run} forward pass(es))"
     )
 

@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-j", "--jobs", type=_positive_int, default=1, help="parallel render processes")
     build.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     build.add_argument(
+        "--strict", action="store_true", help="treat warnings (legibility, page fit, data) as errors"
+    )
+    build.add_argument(
         "--trust-remote-code", action="store_true", help="allow models that ship their own code"
     )
     build.set_defaults(run=_build)
@@ -138,7 +141,8 @@ def _build(args: argparse.Namespace) -> int:
     from izzyfig.build import build
 
     project = _project(
-        args, jobs=args.jobs, quiet=args.quiet, trust_remote_code=args.trust_remote_code
+        args, jobs=args.jobs, quiet=args.quiet, trust_remote_code=args.trust_remote_code,
+        strict=args.strict,
     )
     report = build(project, force=args.force, only=tuple(args.only))
     return 0 if report.ok else 1

@@ -34,6 +34,41 @@ class SpecProblem:
         return f"{where}{what}{self.message}"
 
 
+@dataclass(frozen=True)
+class SpecWarning:
+    """A positioned warning: ``file:line:col: warning: path: message``.
+
+    The figure is still built; ``izzyfig build --strict`` turns warnings into errors.
+    """
+
+    position: Position | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        what = f"{self.path}: " if self.path else ""
+        return f"{where}warning: {what}{self.message}"
+
+
+class IzzyfigWarning(UserWarning):
+    """A warning raised while a figure is made (data, legibility, page fit).
+
+    Renderers and the extraction layer know nothing of YAML, so they name the spec
+    key to blame as ``key``, a path inside the figure such as ``("width",)`` or
+    ``("window", "rows")``; the build turns it into a positioned ``SpecWarning``.
+    Python API users see an ordinary ``warnings.warn`` message.
+    """
+
+    def __init__(self, message: str, key: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.key = tuple(key)
+
+    @property
+    def text(self) -> str:
+        return str(self.args[0])
+
+
 class SpecError(IzzyfigError):
     """Invalid specs; carries every problem found, sorted by position."""
 
