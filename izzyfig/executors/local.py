@@ -1,0 +1,137 @@
+"""The local executors: this process (``-j 1``) and a spawn process pool (``-j N``).
+
+Pool workers are started with ``spawn`` (a forked child would inherit torch's threads
+and locks) and die with their parent: each worker asks Linux to kill it when the
+parent dies (``PR_SET_PDEATHSIG``), and a watcher thread checks the parent pid twice a
+second everywhere else. Workers ignore Ctrl-C; the build stops them when it is
+interrupted. Nothing here imports an optional package.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from concurrent import futures
+from multiprocessing import get_context
+from typing import Iterable, Iterator
+
+from izzyfig.errors import BuildError
+from izzyfig.executors.work import (
+    ForwardGroup, GroupOutcome, RenderJob, RenderResult, render_job, run_forward_group, run_group,
+)
+
+PARENT_POLL_SECONDS = 0.5
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+class InProcessExecutor:
+    """Runs every job here, one after the other."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._runner = None
+
+    def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]:
+        if self._runner is None and groups:
+            from izzyfig.extract.runner import ModelRunner
+
+            self._runner = ModelRunner(trust_remote_code=groups[0].trust_remote_code)
+        for group in groups:
+            yield run_group(group, self._runner)
+
+    def render(self, jobs: Iterable[RenderJob]) -> Iterator[RenderResult]:
+        for job in jobs:
+            yield render_job(job)
+
+    def close(self, error: bool = False) -> None:
+        self._runner = None
+
+    def __enter__(self) -> InProcessExecutor:
+        return self
+
+    def __exit__(self, kind, value, trace) -> None:
+        self.close(error=kind is not None)
+
+
+class PoolExecutor:
+    """Runs jobs in ``workers`` spawned processes that die with this one.
+
+    Forward groups run in parallel (each worker loads one model at a time, so up to
+    ``workers`` models are in memory at once); renders are sent ahead by at most two
+    per worker, so a large build never holds every figure's arrays at once.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.name = f"local -j {workers}"
+        self._pool: futures.ProcessPoolExecutor | None = None
+
+    @property
+    def pool(self) -> futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = futures.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=get_context("spawn"),
+                initializer=die_with_parent, initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]:
+        submitted = [self.pool.submit(run_forward_group, group) for group in groups]
+        for future in futures.as_completed(submitted):
+            yield self._result(future)
+
+    def render(self, jobs: Iterable[RenderJob]) -> Iterator[RenderResult]:
+        pending: deque[futures.Future] = deque()
+        for job in jobs:
+            pending.append(self.pool.submit(render_job, job))
+            if len(pending) >= 2 * self.workers:
+                yield self._result(pending.popleft())
+        while pending:
+            yield self._result(pending.popleft())
+
+    def _result(self, future: futures.Future):
+        try:
+            return future.result()
+        except futures.process.BrokenProcessPool:
+            raise BuildError(f"a worker process of -j {self.workers} died (killed, or out of memory?); "
+                             "the figures written so far are complete and locked") from None
+
+    def close(self, error: bool = False) -> None:
+        """Stop the workers: at once after an error or interruption, else when they are idle."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if error:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PoolExecutor:
+        return self
+
+    def __exit__(self, kind, value, trace) -> None:
+        self.close(error=kind is not None)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when process ``parent_pid`` dies; leave Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="izzyfig-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)

@@ -1,0 +1,116 @@
+"""The work an executor runs: plain picklable jobs, and the functions that do them.
+
+A build sends two kinds of work to its executor:
+
+- ``ForwardGroup`` (from ``izzyfig.extract.forwards``): one model and its forwards;
+  ``run_group`` returns the kept attention maps as arrays (``GroupOutcome``);
+- ``RenderJob``: one figure's arrays, labels and options; ``render_job`` returns the
+  file's bytes (``RenderResult``).
+
+Neither function writes anything: the build writes the cache and the project.
+"""
+from __future__ import annotations
+
+import io
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError
+from izzyfig.extract.forwards import ForwardGroup, GroupOutcome, run_group
+
+__all__ = ["ForwardGroup", "GroupOutcome", "RenderJob", "RenderResult", "draw", "render_job", "run_group"]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything needed to draw one figure; plain picklable data.
+
+    ``data`` is the figure's ``FigureData`` (matrices and labels), ``options`` the keyword
+    arguments of its renderer, ``output`` the file name the bytes are for (its suffix
+    gives the format: ``.pdf``, ``.svg``, ``.png``) and ``label`` the figure's spec
+    position, which starts every error message.
+    """
+
+    figure_id: str
+    kind: str
+    data: Any
+    options: dict[str, Any]
+    output: str
+    label: str
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The bytes of one figure, or why it failed (a message that starts with its position).
+
+    ``warnings`` holds ``(key, message)`` pairs: the spec key blamed, and why.
+    """
+
+    figure_id: str
+    error: str | None = None
+    warnings: tuple[tuple[tuple, str], ...] = ()
+    content: bytes | None = None
+
+
+def render_job(job: RenderJob) -> RenderResult:
+    """Draw ``job`` and return the file's bytes; never raises on a bad figure."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IzzyfigWarning)
+            content = figure_bytes(draw(job.kind, job.data, job.options), job.output)
+    except SpecError as error:
+        return RenderResult(job.figure_id, str(error))
+    except IzzyfigError as error:
+        return RenderResult(job.figure_id, f"{job.label}: figures.{job.figure_id}: {error}")
+    except Exception:  # one broken figure must not stop the others
+        detail = traceback.format_exc(limit=-3).strip()
+        return RenderResult(job.figure_id, f"{job.label}: figures.{job.figure_id}: internal error\n{detail}")
+    return RenderResult(job.figure_id, warnings=caught_warnings(caught), content=content)
+
+
+def caught_warnings(caught) -> tuple[tuple[tuple, str], ...]:
+    """``(key, message)`` of each ``IzzyfigWarning`` among ``caught``, first-seen order, once."""
+    found = [(w.message.key, w.message.text) for w in caught if isinstance(w.message, IzzyfigWarning)]
+    return tuple(dict.fromkeys(found))
+
+
+def figure_bytes(figure, output: str) -> bytes:
+    """The bytes of a matplotlib ``Figure`` in the format of file name ``output``,
+    exactly as ``izzyfig.render.save_figure`` writes them."""
+    from izzyfig.render.output import METADATA, output_format
+    from izzyfig.render.style import rendering
+
+    fmt = output_format(output)
+    buffer = io.BytesIO()
+    with rendering():
+        figure.savefig(buffer, format=fmt, metadata=METADATA[fmt], dpi=figure.dpi)
+    return buffer.getvalue()
+
+
+def draw(kind: str, data: Any, options: dict[str, Any]):
+    """Call the renderer of ``kind`` with the extracted arrays and the spec's options."""
+    from izzyfig import render
+
+    first, x, y, boxes = data.matrices[0], data.x_labels, data.y_labels, list(data.boxes)
+    if kind == "self-attention":
+        return render.render_self_attention(first, x, boxes=boxes, **options)
+    if kind == "question-context":
+        return render.render_question_context(first, x, data.question_end, boxes=boxes, **options)
+    if kind == "comparison":
+        return render.render_comparison(first, data.matrices[1], x, y, boxes=boxes, **options)
+    renderers = {
+        "cross-attention": render.render_cross_attention,
+        "stability": render.render_stability,
+        "evolution": render.render_evolution,
+        "regions": render.render_regions,
+    }
+    if kind not in renderers:
+        raise BuildError(f"no renderer for figure kind '{kind}'")
+    return renderers[kind](first, x, y, boxes=boxes, **options)
+
+
+def run_forward_group(group: ForwardGroup) -> GroupOutcome:
+    """``run_group`` with a fresh model runner (for a worker process)."""
+    return run_group(group)
