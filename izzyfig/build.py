@@ -133,7 +133,8 @@ def select_ids(known: list[str], only: tuple[str, ...]) -> list[str]:
         return list(known)
     unknown = sorted(set(only) - set(known))
     if unknown:
-        raise UsageError(f"--only: unknown figure id(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        raise UsageError(f"--only: unknown figure id(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
     return [figure_id for figure_id in known if figure_id in only]
 
 
@@ -300,7 +301,7 @@ def _render_all(project: Project, compiled: CompiledProject, todo: list, lock: L
 
     def jobs():
         for job in todo:
-            made, early[job.figure_id], error = render_job(compiled, store, job)
+            made, early[job.figure_id], error = prepare_render(compiled, store, job)
             if error is None:
                 yield made
             else:
@@ -312,10 +313,12 @@ def _render_all(project: Project, compiled: CompiledProject, todo: list, lock: L
         job = by_id[result.figure_id]
         found = tuple(dict.fromkeys(early.pop(job.figure_id, ()) + tuple(result.warnings)))
         _finish(project, compiled, job, replace(result, warnings=found), lock, report, workspace)
-        progress.advance(job.figure_id if job.figure_id not in report.failed_ids else f"{job.figure_id} FAILED")
+        failed = " FAILED" if job.figure_id in report.failed_ids else ""
+        progress.advance(f"{job.figure_id}{failed}")
 
 
-def render_job(compiled: CompiledProject, store: Any, job: Any) -> tuple[RenderJob | None, tuple, str | None]:
+def prepare_render(compiled: CompiledProject, store: Any,
+                   job: Any) -> tuple[RenderJob | None, tuple, str | None]:
     """The executor's job for ``job`` (its arrays read from the cache), its warnings, or an error."""
     entry = compiled.entries[job.figure_id]
     where = f"{entry.position}: figures.{job.figure_id}"
@@ -329,7 +332,8 @@ def render_job(compiled: CompiledProject, store: Any, job: Any) -> tuple[RenderJ
         return None, (), f"{where}: {error}"
     except Exception:  # one broken figure must not stop the others
         return None, (), f"{where}: internal error\n{traceback.format_exc(limit=-3).strip()}"
-    made = RenderJob(job.figure_id, job.kind, data, entry.figure.render_options(), job.output, str(entry.position))
+    options = entry.figure.render_options()
+    made = RenderJob(job.figure_id, job.kind, data, options, job.output, str(entry.position))
     return made, caught_warnings(caught), None
 
 
@@ -583,7 +587,8 @@ def verify(project: Project) -> VerifyReport:
     for line in report.differences:
         print(line)
     same = report.figures - len(report.differing)
-    print(f"verify: {same} of {report.figures} locked figure(s) reproduced byte for byte and match the files on disk")
+    print(f"verify: {same} of {report.figures} locked figure(s) reproduced byte for byte "
+          "and match the files on disk")
     return report
 
 
@@ -607,7 +612,8 @@ def disk_differences(project: Project, lock: Lock) -> list[tuple[str, str]]:
 
 def _rebuild_elsewhere(project: Project) -> tuple[Lock, BuildReport]:
     with tempfile.TemporaryDirectory(prefix="izzyfig-verify-") as tmp:
-        scratch = replace(project, out_dir=Path(tmp) / "out", lock_path=Path(tmp) / "izzyfig.lock", quiet=True)
+        scratch = replace(project, out_dir=Path(tmp) / "out", lock_path=Path(tmp) / "izzyfig.lock",
+                          quiet=True)
         with Workspace.acquire(scratch.lock_path) as workspace:
             result = _build(scratch, workspace, Progress(quiet=True), force=True, only=(), keep_orphans=True)
         return Lock.read(scratch.lock_path), result
@@ -623,9 +629,10 @@ def _compare_locks(project: Project, locked: Lock, rebuilt: Lock) -> list[tuple[
             differences.append((figure_id, f"{figure_id}: {_why_different(old, new)}"))
         else:
             snippet = sha256_bytes(snippet_text(project, figure_id, new).encode("utf-8"))
-            if snippet != old.get("tex_sha256"):
+            locked = str(old.get("tex_sha256"))
+            if snippet != locked:
                 differences.append((figure_id, f"{figure_id}: the LaTeX snippet differs "
-                                                f"(locked {str(old.get('tex_sha256'))[:12]}, now {snippet[:12]})"))
+                                                f"(locked {locked[:12]}, now {snippet[:12]})"))
     return differences
 
 

@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    validate = command("validate", "check specs and plan them (no forward pass, no torch); report every error",
-                       _validate)
+    validate = command("validate", "check specs and plan them (no forward pass, no torch); "
+                       "report every error", _validate)
     _add_paths(validate)
     _add_cache_dir(validate)
 
@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", type=Path, default=DEFAULT_SCHEMA, help="where to write the schema")
 
     init = command("init", "write a commented starter spec (and the schema its first line names)", _init)
-    init.add_argument("path", nargs="?", type=Path, default=Path("specs/figures.yaml"), help="the spec to write")
+    init.add_argument("path", nargs="?", type=Path, default=Path("specs/figures.yaml"),
+                      help="the spec to write")
     init.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA,
                       help="the JSON Schema to write if missing, named in the spec's first line")
 
@@ -110,16 +111,18 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--trust-remote-code", action="store_true",
                        help="allow models that ship their own code to run it")
 
-    verify = command("verify", "compare locked files with the disk, and rebuild them elsewhere to compare bytes",
-                     _verify)
+    verify = command("verify", "compare locked files with the disk, and rebuild them elsewhere "
+                     "to compare bytes", _verify)
     _add_project_options(verify)
     _add_jobs(verify)
     _add_no_wait(verify)
 
-    appendix = command("appendix", "write the reproducibility appendix (.tex) of the locked figures", _appendix)
+    appendix = command("appendix", "write the reproducibility appendix (.tex) of the locked figures",
+                       _appendix)
     _add_project_options(appendix)
     _add_only(appendix, "describe only these figures")
-    appendix.add_argument("--tex", type=Path, default=None, help="where to write it (default: OUT_DIR/appendix.tex)")
+    appendix.add_argument("--tex", type=Path, default=None,
+                          help="where to write it (default: OUT_DIR/appendix.tex)")
     _add_no_wait(appendix)
     return parser
 
@@ -154,7 +157,8 @@ def _add_jobs(parser: argparse.ArgumentParser) -> None:
 
 def _add_no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", dest="wait", action="store_false",
-                        help="fail at once (exit 1) if another izzyfig is writing the project, instead of waiting")
+                        help="fail at once (exit 1) if another izzyfig is writing the project "
+                             "(default: wait for it)")
 
 
 def _ids(text: str) -> list[str]:

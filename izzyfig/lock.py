@@ -83,7 +83,8 @@ class Lock:
             raise BuildError(f"{path}: not an izzyfig lock file of version {LOCK_VERSION}")
         problem = lock_problem(data)
         if problem:
-            raise BuildError(f"{path}: {problem}; the lock is damaged: fix it, or delete it to rebuild every figure")
+            raise BuildError(f"{path}: {problem}; the lock is damaged: fix it, "
+                             "or delete it to rebuild every figure")
         return cls(path, dict(data.get("figures", {})), dict(data.get("environment", {})))
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,7 +96,8 @@ class Lock:
 
     def to_bytes(self) -> bytes:
         """The file's bytes: sorted, indented JSON."""
-        return (json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
 
     def write(self) -> None:
         write_atomic(self.path, self.to_bytes())

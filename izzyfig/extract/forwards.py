@@ -58,7 +58,8 @@ def forward_groups(models: tuple[ModelLoad, ...], todo: dict[Forward, set[Layer]
     for forward in sorted(todo, key=lambda f: (order.get(f.model, len(order)), f.key)):
         by_model.setdefault(forward.model, []).append(forward)
     return [
-        ForwardGroup(model, tuple(forwards), tuple(tuple(sorted(todo[f])) for f in forwards), trust_remote_code)
+        ForwardGroup(model, tuple(forwards), tuple(tuple(sorted(todo[f])) for f in forwards),
+                     trust_remote_code)
         for model, forwards in by_model.items()
     ]
 

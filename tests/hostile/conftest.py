@@ -62,16 +62,24 @@ def cli_env() -> dict[str, str]:
     return dict(os.environ, PYTHONHASHSEED="0")
 
 
-def run_cli(cwd: Path, *args: str, timeout: float = 300, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def run_cli(cwd: Path, *args: str, timeout: float = 300,
+            prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run ``python -m izzyfig ARGS`` in ``cwd`` as a user would (``prefix``: e.g. setpriv)."""
     return subprocess.run([*prefix, *cli_command(*args)], cwd=cwd, env=cli_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_python(cwd: Path, script: str, timeout: float = 300, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def run_python(cwd: Path, script: str, timeout: float = 300,
+               prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run a Python ``script`` in a fresh process in ``cwd`` (for a patched izzyfig)."""
     return subprocess.run([*prefix, sys.executable, "-c", script], cwd=cwd, env=cli_env(),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def summary(built: int, up_to_date: int, failed: int = 0, loads: int = 0, forwards: int = 0) -> str:
+    """The last line of a build's output."""
+    return (f"{built} built, {up_to_date} up to date, {failed} failed "
+            f"({loads} model load(s), {forwards} forward pass(es))")
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -119,6 +127,7 @@ def hostile() -> SimpleNamespace:
     """The helpers above, for test modules (conftest is not importable under importlib mode)."""
     return SimpleNamespace(
         REPO=REPO, SPEC=SPEC, attention=attention, cli_command=cli_command, cli_env=cli_env,
-        run_cli=run_cli, run_python=run_python, no_traceback=no_traceback, snapshot=snapshot,
+        run_cli=run_cli, run_python=run_python, summary=summary, no_traceback=no_traceback,
+        snapshot=snapshot,
         without_privileges=without_privileges, proc_table=proc_table,
     )

@@ -31,4 +31,5 @@ def test_verify_passes_when_disk_and_rebuild_match(project: Path, hostile):
     assert hostile.run_cli(project, "build", "specs").returncode == 0
     result = hostile.run_cli(project, "verify", "specs")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "verify: 2 of 2 locked figure(s) reproduced byte for byte and match the files on disk\n"
+    assert result.stdout == (
+        "verify: 2 of 2 locked figure(s) reproduced byte for byte and match the files on disk\n")

@@ -67,7 +67,7 @@ def test_a_second_build_waits_with_a_message_then_builds(project: Path, hostile)
         holder.close()
     _, rest = process.communicate(timeout=WAIT_TIMEOUT)
     assert process.returncode == 0, rest
-    assert rest.splitlines()[-1] == "2 built, 0 up to date, 0 failed (0 model load(s), 0 forward pass(es))"
+    assert rest.splitlines()[-1] == hostile.summary(2, 0)
     lock_is_truthful(project)
 
 
@@ -85,12 +85,13 @@ def test_two_real_builds_at_once_leave_a_truthful_lock(project: Path, hostile):
         assert time.monotonic() < deadline and first.poll() is None, "the first build never took the lock"
         time.sleep(0.02)
     second = subprocess.Popen(hostile.cli_command("build", "specs", "--force"), cwd=project,
-                              env=hostile.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              env=hostile.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     outputs = [process.communicate(timeout=WAIT_TIMEOUT)[1] for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     for output in outputs:
         assert "Traceback" not in output
-        assert output.splitlines()[-1] == "6 built, 0 up to date, 0 failed (0 model load(s), 0 forward pass(es))"
+        assert output.splitlines()[-1] == hostile.summary(6, 0)
     assert outputs[1].splitlines()[0] == (f"izzyfig.lock is in use by another izzyfig (pid {first.pid}); "
                                           "waiting for it to finish (--no-wait fails instead)")
     lock_is_truthful(project)

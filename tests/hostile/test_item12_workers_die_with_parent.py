@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 def group_members(hostile, group: int) -> list[int]:
     """Live (not zombie) processes of process group ``group``."""
-    return sorted(pid for pid, (_, pgrp, state) in hostile.proc_table().items() if pgrp == group and state != "Z")
+    table = hostile.proc_table()
+    return sorted(pid for pid, (_, pgrp, state) in table.items() if pgrp == group and state != "Z")
 
 
 def start_parallel_build(project: Path, hostile, stderr) -> subprocess.Popen:
@@ -37,8 +38,9 @@ def start_parallel_build(project: Path, hostile, stderr) -> subprocess.Popen:
     Its stderr goes to a file: a pipe would stay open as long as any worker lives.
     """
     (project / "specs" / "paper.yaml").write_text(MANY)
-    process = subprocess.Popen(hostile.cli_command("build", "specs", "-j", "2"), cwd=project, env=hostile.cli_env(),
-                               stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    process = subprocess.Popen(hostile.cli_command("build", "specs", "-j", "2"), cwd=project,
+                               env=hostile.cli_env(), stdout=subprocess.DEVNULL, stderr=stderr,
+                               start_new_session=True)
     deadline = time.monotonic() + 120
     while len([p for p in group_members(hostile, process.pid) if p != process.pid]) < 2:
         assert process.poll() is None, "the build ended before its workers started"
