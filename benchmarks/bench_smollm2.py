@@ -38,9 +38,13 @@ figures:
 """
 
 
-def size_mb(path: Path) -> float:
+def size_bytes(path: Path) -> int:
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    return round(sum(p.stat().st_size for p in files) / 1e6, 1)
+    return sum(p.stat().st_size for p in files)
+
+
+def size_mb(path: Path) -> float:
+    return round(size_bytes(path) / 1e6, 1)
 
 
 def conversion_row(work: Path) -> dict:
@@ -71,7 +75,7 @@ def build_rows(project: Path) -> list[dict]:
         seconds, stderr, rss = izzyfig(project, "build", "specs")
         rows.append({"case": f"build {case}", "seconds": round(seconds, 2), "peak_rss_mb": rss, **counts(stderr)})
     rows.append({"case": "cache dir after build", "converted_mb": size_mb(project / ".izzyfig" / "cache" / "models"),
-                 "attention_mb": size_mb(project / ".izzyfig" / "cache" / "attention")})
+                 "attention_kb": round(size_bytes(project / ".izzyfig" / "cache" / "attention") / 1e3)})
     return rows
 
 
