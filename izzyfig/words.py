@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -180,19 +181,22 @@ def _byte_level_decode(text: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
 def _byte_alphabet() -> dict[str, int]:
-    """GPT-2's printable stand-in character of every byte (bytes 0-255 -> str)."""
-    if not hasattr(_byte_alphabet, "table"):
-        kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-        table, extra = {}, 0
-        for byte in range(256):
-            if byte in kept:
-                table[chr(byte)] = byte
-            else:
-                table[chr(256 + extra)] = byte
-                extra += 1
-        _byte_alphabet.table = table
-    return _byte_alphabet.table
+    """GPT-2's byte alphabet: the printable character that stands for each byte.
+
+    Printable Latin-1 bytes stand for themselves; the others, in order, for
+    ``chr(256)``, ``chr(257)``, ... (so a space is ``Ġ``, ``chr(256 + 32)``).
+    """
+    kept = {*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)}
+    table, extra = {}, 0
+    for byte in range(256):
+        if byte in kept:
+            table[chr(byte)] = byte
+        else:
+            table[chr(256 + extra)] = byte
+            extra += 1
+    return table
 
 
 def word_labels(tokens: Sequence[str], words: Sequence[int], special: Sequence[bool] | None = None) -> tuple[str, ...]:
