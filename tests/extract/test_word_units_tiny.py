@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from izzyfig.errors import SpecError
 from izzyfig.extract import AttentionStore
 from izzyfig.words import merge_groups  # equals a naive loop (test_words.py)
 
@@ -202,3 +203,30 @@ def test_cached_words_need_no_tokenizer(tmp_path, make_plan, gpt2_bpe_dir):
     assert stats.forwards_run == 0 and again._runner is None  # no tokenizer was loaded
     # the tokenizer's words, from the cache: by markers alone "Ġdon 't" would be one word
     assert data.x_labels[7:9] == ("don", "'t") and data.x_labels[-1] == "naïve"
+
+
+def test_an_arrays_question_split_moves_to_word_cells_and_must_fall_between_words(build, make_plan, tmp_path):
+    tokens = ["[CLS]", "is", "as", "##pi", "##rin", "safe", "[SEP]", "as", "##pi", "##rin", "works", "[SEP]"]
+    maps = np.full((12, 12), 1 / 12)
+    np.save(tmp_path / "pair.npy", maps)
+    figure = f"{{kind: question-context, array: {{path: pair.npy}}, tokens: {tokens}, units: words"
+    plan, store, _ = build(f"""
+        version: 1
+        figures:
+          qc: {figure}, question_end: 7}}
+          window: {figure}, question_end: 7, window: {{rows: [safe, aspirin]}}}}
+    """)
+    qc, window = (store.figure_data(job) for job in plan.figures)
+    assert qc.x_labels == ("[CLS]", "is", "aspirin", "safe", "[SEP]", "aspirin", "works", "[SEP]")
+    assert qc.question_end == 5
+    assert (window.x_labels, window.question_end) == (("safe", "[SEP]", "aspirin"), 2)
+    np.testing.assert_allclose(qc.matrices[0].sum(axis=-1), 1.0, atol=1e-12)
+    plan = make_plan(f"""
+        version: 1
+        figures:
+          qc: {figure}, question_end: 3}}
+    """)
+    with pytest.raises(SpecError) as caught:
+        AttentionStore(tmp_path / "cache").prepare(plan)
+    assert str(caught.value) == (f"{tmp_path / 'spec.yaml'}:4:3: figures.qc.question_end: 3 splits the word "
+                                 "'aspirin' (tokens 2-4); in word units the split must fall between words")
