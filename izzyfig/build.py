@@ -520,7 +520,7 @@ def lock_entry(compiled: CompiledProject, job: Any, digest: str) -> dict[str, An
         "spec_hash": job.spec_hash,
         "caption": entry.figure.caption,
         "inputs": inputs,
-        "parameters": json.loads(canonical_json(changed_parameters(entry.figure))),
+        "parameters": json.loads(canonical_json({**changed_parameters(entry.figure), **job.view()})),
         "cache_key": getattr(job, "cache_key", None),
         "build_key": build_key(job, inputs),
         "output": job.output,

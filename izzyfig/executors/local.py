@@ -22,6 +22,7 @@ from izzyfig.errors import BuildError
 from izzyfig.executors.work import (
     ForwardGroup, GroupOutcome, RenderJob, RenderResult, render_job, run_forward_group, run_group,
 )
+from izzyfig.extract.forwards import new_runner
 
 PARENT_POLL_SECONDS = 0.5
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -37,9 +38,7 @@ class InProcessExecutor:
 
     def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]:
         if self._runner is None and groups:
-            from izzyfig.extract.runner import ModelRunner
-
-            self._runner = ModelRunner(trust_remote_code=groups[0].trust_remote_code)
+            self._runner = new_runner(groups[0])
         for group in groups:
             yield run_group(group, self._runner)
 

@@ -9,6 +9,7 @@ this process, in a worker process, or on another machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,15 @@ Layer = tuple[str, int]
 class ForwardGroup:
     """The forwards of one model, run where the model is loaded once.
 
-    ``layers[i]`` lists the ``(attention, layer)`` maps to keep of ``forwards[i]``.
+    ``layers[i]`` lists the ``(attention, layer)`` maps to keep of ``forwards[i]``;
+    ``models_dir`` is where a GGUF model is converted (once) where the group runs.
     """
 
     model: ModelLoad
     forwards: tuple[Forward, ...]
     layers: tuple[tuple[Layer, ...], ...]
     trust_remote_code: bool = False
+    models_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class GroupOutcome:
 
 
 def forward_groups(models: tuple[ModelLoad, ...], todo: dict[Forward, set[Layer]],
-                   trust_remote_code: bool) -> list[ForwardGroup]:
+                   trust_remote_code: bool, models_dir: str | None = None) -> list[ForwardGroup]:
     """``todo`` grouped by model, models in plan order, forwards in key order."""
     order = {model: index for index, model in enumerate(models)}
     by_model: dict[ModelLoad, list[Forward]] = {}
@@ -59,7 +62,7 @@ def forward_groups(models: tuple[ModelLoad, ...], todo: dict[Forward, set[Layer]
         by_model.setdefault(forward.model, []).append(forward)
     return [
         ForwardGroup(model, tuple(forwards), tuple(tuple(sorted(todo[f])) for f in forwards),
-                     trust_remote_code)
+                     trust_remote_code, models_dir)
         for model, forwards in by_model.items()
     ]
 
@@ -73,9 +76,7 @@ def run_group(group: ForwardGroup, runner: Any = None) -> GroupOutcome:
         A ``ModelRunner`` to reuse (its tokenizers and encodings); a new one if ``None``.
     """
     if runner is None:
-        from izzyfig.extract.runner import ModelRunner
-
-        runner = ModelRunner(trust_remote_code=group.trust_remote_code)
+        runner = new_runner(group)
     loads, runs = runner.loads, runner.forwards
     try:
         runner.load(group.model)
@@ -90,3 +91,12 @@ def run_group(group: ForwardGroup, runner: Any = None) -> GroupOutcome:
             outcomes.append(ForwardOutcome(forward.key, error=str(error)))
     runner.release()
     return GroupOutcome(tuple(outcomes), runner.loads - loads, runner.forwards - runs)
+
+
+def new_runner(group: ForwardGroup):
+    """A ``ModelRunner`` set up as ``group`` asks (remote code, GGUF conversion directory)."""
+    from izzyfig.extract.runner import ModelRunner
+
+    if group.models_dir is None:
+        return ModelRunner(trust_remote_code=group.trust_remote_code)
+    return ModelRunner(trust_remote_code=group.trust_remote_code, models_dir=Path(group.models_dir))
