@@ -4,12 +4,14 @@ The build plans everything, then hands plain picklable jobs to an executor and g
 results back; only the build writes the cache and the project (figures, snippets, lock).
 An executor implements this small interface (``Executor``):
 
-``run_groups(groups)``
+``run_groups(groups, runner=None)``
     ``groups`` is a list of ``ForwardGroup`` (one model, its forwards, the layers to
     keep). Yields one ``GroupOutcome`` per group, in any order, each holding the kept
     ``(heads, query, key)`` arrays of every forward or a one-line error per forward.
     An executor calls ``izzyfig.executors.work.run_group`` wherever the model should
-    load (once per group).
+    load (once per group). ``runner`` is the build's own ``ModelRunner`` (it tokenised
+    the inputs, so its tokenizers are loaded): an executor that runs groups in the
+    build's process may pass it to ``run_group``; any other ignores it.
 ``render(jobs)``
     ``jobs`` is an iterable of ``RenderJob`` (consume it lazily: the build makes each
     job's arrays as it is pulled). Yields one ``RenderResult`` per job, **in the order
@@ -27,7 +29,7 @@ four members, chosen in ``make_executor``.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from izzyfig.executors.work import ForwardGroup, GroupOutcome, RenderJob, RenderResult
 
@@ -37,7 +39,7 @@ class Executor(Protocol):
 
     name: str
 
-    def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]: ...
+    def run_groups(self, groups: list[ForwardGroup], runner: Any = None) -> Iterator[GroupOutcome]: ...
 
     def render(self, jobs: Iterable[RenderJob]) -> Iterator[RenderResult]: ...
 

@@ -36,11 +36,12 @@ class InProcessExecutor:
     def __init__(self) -> None:
         self._runner = None
 
-    def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]:
-        if self._runner is None and groups:
+    def run_groups(self, groups: list[ForwardGroup], runner=None) -> Iterator[GroupOutcome]:
+        """Run ``groups`` here, reusing ``runner`` (the build's, with its tokenizers) if given."""
+        if runner is None and self._runner is None and groups:
             self._runner = new_runner(groups[0])
         for group in groups:
-            yield run_group(group, self._runner)
+            yield run_group(group, runner or self._runner)
 
     def render(self, jobs: Iterable[RenderJob]) -> Iterator[RenderResult]:
         for job in jobs:
@@ -78,7 +79,8 @@ class PoolExecutor:
             )
         return self._pool
 
-    def run_groups(self, groups: list[ForwardGroup]) -> Iterator[GroupOutcome]:
+    def run_groups(self, groups: list[ForwardGroup], runner=None) -> Iterator[GroupOutcome]:
+        """Run ``groups`` in the workers (``runner`` lives in this process and is not used)."""
         submitted = [self.pool.submit(run_forward_group, group) for group in groups]
         for future in futures.as_completed(submitted):
             yield self._result(future)

@@ -78,13 +78,15 @@ class AttentionStore:
         Label axes with the tokenizer's raw tokens (``##ing``, ``Ġthe``) instead of
         cleaned ones.
     run_groups
-        Runs forwards, one ``ForwardGroup`` per model, and yields a ``GroupOutcome``
-        for each (the seam of the build's executors); default: in this process.
+        ``run_groups(groups, runner)`` runs forwards, one ``ForwardGroup`` per model, and
+        yields a ``GroupOutcome`` for each (the seam of the build's executors); ``runner``
+        is this store's ``ModelRunner``, which has the tokenizers loaded, for an executor
+        that runs in this process. Default: in this process.
     """
 
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
                  raw_labels: bool = False,
-                 run_groups: Callable[[list[ForwardGroup]], Iterable[GroupOutcome]] | None = None):
+                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None):
         self.cache = AttentionCache(Path(cache_dir))
         self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
@@ -204,7 +206,7 @@ class AttentionStore:
         self._phase("forward", len(todo))
         by_key = {forward.key: forward for forward in todo}
         groups = forward_groups(models, todo, self.trust_remote_code, str(self.models_dir))
-        for group in self.run_groups(groups):
+        for group in self.run_groups(groups, self._runner):
             self._loads += group.models_loaded
             self._runs += group.forwards_run
             for outcome in group.outcomes:
@@ -219,10 +221,10 @@ class AttentionStore:
                 failed = " FAILED" if forward in broken else ""
                 self._advance(f"{forward.model.label()} {forward.summary()}{failed}")
 
-    def _run_here(self, groups: list[ForwardGroup]):
+    def _run_here(self, groups: list[ForwardGroup], runner: Any = None):
         """Run each group in this process, with the runner that tokenised its inputs."""
         for group in groups:
-            yield run_group(group, self.runner)
+            yield run_group(group, runner or self.runner)
 
     def _store(self, forward: Forward, maps: dict) -> None:
         info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
