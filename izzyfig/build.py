@@ -257,9 +257,13 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
         else:
             todo.append(job)
     if todo:
+        from izzyfig.extract import AttentionStore
+
         with make_executor(project.jobs) as executor:
-            todo = _extract(project, compiled, todo, report, progress, executor)
-            _render_all(project, compiled, todo, lock, report, progress, executor, workspace)
+            store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
+                                   progress=progress, run_groups=executor.run_groups)
+            todo = _extract(compiled, store, todo, report)
+            _render_all(project, compiled, store, todo, lock, report, progress, executor, workspace)
     if not only:
         _forget_removed(lock, compiled)
     lock.environment = environment()
@@ -268,17 +272,13 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
     return report
 
 
-def _extract(project: Project, compiled: CompiledProject, todo: list, report: BuildReport,
-             progress: Progress, executor: Executor) -> list:
-    """Fill the attention cache for ``todo``; returns the jobs that can be rendered.
+def _extract(compiled: CompiledProject, store: Any, todo: list, report: BuildReport) -> list:
+    """Fill the attention cache for ``todo`` (forwards run on the store's executor); returns
+    the jobs that can be rendered.
 
     A figure that cannot be made (boxes that miss its tokens, a model that does not load)
     fails alone: it is reported with its position and the rest of the build goes on.
     """
-    from izzyfig.extract import AttentionStore
-
-    store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
-                           progress=progress, run_groups=executor.run_groups)
     plan = compiled.plan.restricted_to([job.figure_id for job in todo])
     stats = store.prepare(plan, keep_going=True)
     for problem in stats.failed:
@@ -289,14 +289,14 @@ def _extract(project: Project, compiled: CompiledProject, todo: list, report: Bu
     return [job for job in todo if job.figure_id not in stats.failed_figures]
 
 
-def _render_all(project: Project, compiled: CompiledProject, todo: list, lock: Lock, report: BuildReport,
-                progress: Progress, executor: Executor, workspace: Workspace) -> None:
-    """Render ``todo`` on the executor and commit each result as it comes back."""
-    from izzyfig.extract import AttentionStore
+def _render_all(project: Project, compiled: CompiledProject, store: Any, todo: list, lock: Lock,
+                report: BuildReport, progress: Progress, executor: Executor, workspace: Workspace) -> None:
+    """Render ``todo`` on the executor and commit each result as it comes back.
 
+    Each job's arrays are read from ``store`` as the executor asks for the next job.
+    """
     progress.phase("render", len(todo))
-    store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
-                           run_groups=executor.run_groups)
+    store.progress = None  # a damaged cache entry recomputed now must not take over the render bar
     early: dict[str, tuple] = {}  # warnings raised while reading each figure's arrays
 
     def jobs():

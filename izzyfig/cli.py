@@ -152,7 +152,7 @@ def _add_only(parser: argparse.ArgumentParser, what: str) -> None:
 
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=_positive_int, default=1,
-                        help="processes for forwards and renders (1: all in this process)")
+                        help="processes that render figures (1: render in this process)")
 
 
 def _add_no_wait(parser: argparse.ArgumentParser) -> None:

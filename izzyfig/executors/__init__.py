@@ -24,8 +24,9 @@ An executor implements this small interface (``Executor``):
 
 Executors are context managers (``with make_executor(...) as executor:``), which call
 ``close(error=...)``. The local executors live in ``izzyfig.executors.local`` and import
-nothing optional; a new executor (e.g. Dask) is one new module implementing the same
-four members, chosen in ``make_executor``.
+nothing optional (both run forwards in the build's process, and the pool renders); a new
+executor (e.g. Dask, shipping forward groups and renders to workers) is one new module
+implementing the same four members, chosen in ``make_executor``.
 """
 from __future__ import annotations
 

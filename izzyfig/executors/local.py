@@ -1,5 +1,11 @@
 """The local executors: this process (``-j 1``) and a spawn process pool (``-j N``).
 
+Both run forwards in the build's own process: torch already spreads one forward over
+the cores, and the build has loaded the tokenizers (and torch) to tokenise the inputs,
+so a worker would only import torch again and hold a second model in memory (measured
+on 2 busy cores: the gallery's 16 forwards took 30 s in two workers, 15 s here). The
+pool renders, which is single-threaded matplotlib work.
+
 Pool workers are started with ``spawn`` (a forked child would inherit torch's threads
 and locks) and die with their parent: each worker asks Linux to kill it when the
 parent dies (``PR_SET_PDEATHSIG``), and a watcher thread checks the parent pid twice a
@@ -19,9 +25,7 @@ from multiprocessing import get_context
 from typing import Iterable, Iterator
 
 from izzyfig.errors import BuildError
-from izzyfig.executors.work import (
-    ForwardGroup, GroupOutcome, RenderJob, RenderResult, render_job, run_forward_group, run_group,
-)
+from izzyfig.executors.work import ForwardGroup, GroupOutcome, RenderJob, RenderResult, render_job, run_group
 from izzyfig.extract.forwards import new_runner
 
 PARENT_POLL_SECONDS = 0.5
@@ -58,17 +62,17 @@ class InProcessExecutor:
 
 
 class PoolExecutor:
-    """Runs jobs in ``workers`` spawned processes that die with this one.
+    """Renders in ``workers`` spawned processes that die with this one; forwards run here.
 
-    Forward groups run in parallel (each worker loads one model at a time, so up to
-    ``workers`` models are in memory at once); renders are sent ahead by at most two
-    per worker, so a large build never holds every figure's arrays at once.
+    Renders are sent ahead by at most two per worker, so a large build never holds every
+    figure's arrays at once.
     """
 
     def __init__(self, workers: int):
         self.workers = workers
         self.name = f"local -j {workers}"
         self._pool: futures.ProcessPoolExecutor | None = None
+        self._here = InProcessExecutor()
 
     @property
     def pool(self) -> futures.ProcessPoolExecutor:
@@ -80,10 +84,8 @@ class PoolExecutor:
         return self._pool
 
     def run_groups(self, groups: list[ForwardGroup], runner=None) -> Iterator[GroupOutcome]:
-        """Run ``groups`` in the workers (``runner`` lives in this process and is not used)."""
-        submitted = [self.pool.submit(run_forward_group, group) for group in groups]
-        for future in futures.as_completed(submitted):
-            yield self._result(future)
+        """Run ``groups`` in this process, like ``InProcessExecutor`` (see the module docstring)."""
+        return self._here.run_groups(groups, runner)
 
     def render(self, jobs: Iterable[RenderJob]) -> Iterator[RenderResult]:
         pending: deque[futures.Future] = deque()
@@ -103,6 +105,7 @@ class PoolExecutor:
 
     def close(self, error: bool = False) -> None:
         """Stop the workers: at once after an error or interruption, else when they are idle."""
+        self._here.close(error)
         pool, self._pool = self._pool, None
         if pool is None:
             return

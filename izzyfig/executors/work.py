@@ -3,7 +3,8 @@
 A build sends two kinds of work to its executor:
 
 - ``ForwardGroup`` (from ``izzyfig.extract.forwards``): one model and its forwards;
-  ``run_group`` returns the kept attention maps as arrays (``GroupOutcome``);
+  ``run_group(group)`` loads the model once (a fresh runner where none is given, e.g.
+  in a remote worker) and returns the kept attention maps as arrays (``GroupOutcome``);
 - ``RenderJob``: one figure's arrays, labels and options; ``render_job`` returns the
   file's bytes (``RenderResult``).
 
@@ -109,8 +110,3 @@ def draw(kind: str, data: Any, options: dict[str, Any]):
     if kind not in renderers:
         raise BuildError(f"no renderer for figure kind '{kind}'")
     return renderers[kind](first, x, y, boxes=boxes, **options)
-
-
-def run_forward_group(group: ForwardGroup) -> GroupOutcome:
-    """``run_group`` with a fresh model runner (for a worker process)."""
-    return run_group(group)

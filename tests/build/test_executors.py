@@ -81,7 +81,7 @@ def test_a_failing_render_comes_back_as_a_positioned_message():
     assert result.error.startswith("specs/x.yaml:3:3: figures.bad: ")
 
 
-def test_forwards_in_worker_processes_give_the_bytes_of_one_process(tmp_path: Path, run_cli):
+def test_model_figures_built_with_j2_have_the_bytes_of_j1(tmp_path: Path, run_cli):
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "tiny.yaml").write_text(MODELS.format(models=ROOT / "models"))
     for name, jobs_ in (("one", "1"), ("two", "2")):
