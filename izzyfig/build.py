@@ -16,22 +16,23 @@ import traceback
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from izzyfig import __version__
 from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError, SpecWarning, UsageError
-from izzyfig.executors import Executor, RenderJob, RenderResult, make_executor
-from izzyfig.executors.work import caught_warnings
 from izzyfig.files import canonical_json, sha256_bytes, sha256_file, sha256_text
 from izzyfig.lock import Lock, environment
 from izzyfig.progress import Progress
 from izzyfig.workspace import Workspace
 
+if TYPE_CHECKING:  # the executors import numpy and the extraction layer: not for a warm build
+    from izzyfig.executors import Executor, RenderJob, RenderResult
+
 # Bump when a renderer change alters output bytes, so locked figures rebuild.
 RENDER_REVISION = 1
 
 __all__ = [
-    "BuildReport", "CompiledProject", "Project", "RenderJob", "RenderResult", "VerifyReport", "build",
+    "BuildReport", "CompiledProject", "Project", "VerifyReport", "build",
     "compile_project", "describe_plan", "validate", "verify", "write_appendix",
 ]
 
@@ -257,6 +258,7 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
         else:
             todo.append(job)
     if todo:
+        from izzyfig.executors import make_executor
         from izzyfig.extract import AttentionStore
 
         with make_executor(project.jobs) as executor:
@@ -320,6 +322,8 @@ def _render_all(project: Project, compiled: CompiledProject, store: Any, todo: l
 def prepare_render(compiled: CompiledProject, store: Any,
                    job: Any) -> tuple[RenderJob | None, tuple, str | None]:
     """The executor's job for ``job`` (its arrays read from the cache), its warnings, or an error."""
+    from izzyfig.executors.work import RenderJob, caught_warnings
+
     entry = compiled.entries[job.figure_id]
     where = f"{entry.position}: figures.{job.figure_id}"
     try:
