@@ -17,6 +17,7 @@ import numpy as np
 
 from izzyfig.errors import ExtractError, SpecError, SpecProblem
 from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer
+from izzyfig.extract.attention_checks import warn_unlike_attention
 from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
 from izzyfig.extract.cache import AttentionCache
 from izzyfig.extract.tokens import TokenizedInput
@@ -236,6 +237,7 @@ class AttentionStore:
         if problems or box_problems:
             raise SpecError(problems + box_problems)
         matrices = [self._matrix(job, s) for s in job.selections]
+        warn_unlike_attention(job, matrices)
         if job.stacked and len(matrices) > 1:
             matrices = [np.stack(matrices)]
         x, y = axes.x, axes.y

@@ -71,7 +71,32 @@ def unknown_key(key: str, candidates: Iterable[str], where: str = "") -> str:
 
 
 def _type_message(kind: str, error: dict) -> str:
-    return f"expected {_TYPE_WORDS[kind]}, got {describe(error['input'])}"
+    message = f"expected {_TYPE_WORDS[kind]}, got {describe(error['input'])}"
+    value = error["input"]
+    if kind in ("int", "float") and isinstance(value, str) and _is_number(value):
+        message += " (write the number without quotes)"
+    return message
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def quote_hint(message: str, marks: Any) -> str:
+    """Add how to quote a plain YAML scalar that was read as a bool, null or number.
+
+    YAML 1.1 reads ``on``, ``yes``, ``no`` and ``off`` as booleans, so ``tokens: [the,
+    cat, sat, on]`` holds ``true``: the fix is ``'on'``. ``marks`` is the value's
+    ``Marks`` (its ``text`` is the source text), or None when it is not in the file.
+    """
+    text = getattr(marks, "text", None)
+    if text is None or not message.startswith(("expected a string", "expected '")):
+        return message
+    return f"{message} (YAML reads {text} as {message.rsplit(', got ', 1)[-1]}; quote it: '{text}')"
 
 
 def _length_message(error: dict) -> str:

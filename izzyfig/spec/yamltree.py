@@ -52,17 +52,27 @@ class Marks:
     """Where a YAML node and its key are, and the marks of its children.
 
     ``value`` is where the node starts, ``key`` where its mapping key starts
-    (None for list items and the document root).
+    (None for list items and the document root). ``text`` is the source text of a
+    plain scalar that YAML did not read as a string (``on`` read as true), so that a
+    message can say how to quote it.
     """
 
     value: Position
     key: Position | None = None
     children: dict[str | int, Marks] = field(default_factory=dict)
+    text: str | None = None
 
     @property
     def position(self) -> Position:
         """The key's position if the node has one, else the value's."""
         return self.key or self.value
+
+    def find(self, path: tuple[str | int, ...]) -> Marks | None:
+        """The marks of exactly ``path``, or None if it is not written in the file."""
+        node: Marks | None = self
+        for part in path:
+            node = node.children.get(part) if node is not None else None
+        return node
 
     def nearest(self, path: tuple[str | int, ...]) -> Marks:
         """The marks of ``path``, or of its deepest ancestor that exists."""
@@ -136,7 +146,10 @@ class _Composer:
             self.refuse(event.start_mark, (), f"nesting is deeper than {MAX_DEPTH} levels")
         marks = Marks(_position(self.name, event.start_mark), key)
         if isinstance(event, yaml.ScalarEvent):
-            return self.scalar(event, path), marks
+            value = self.scalar(event, path)
+            if event.style is None and not isinstance(value, str) and event.value:
+                marks.text = event.value
+            return value, marks
         if isinstance(event, yaml.SequenceStartEvent):
             self.check_tag(event, path, _STANDARD + "seq")
             return self.sequence(path, marks, depth), marks
@@ -214,7 +227,24 @@ def _syntax_problem(error: yaml.YAMLError, text: str, name: str) -> SpecProblem:
     context = error.context_mark
     if error.context and context and context.line != getattr(mark, "line", None):
         message += f" ({error.context} at line {context.line + 1})"
-    return SpecProblem(position, "", message)
+    hint = _syntax_hint(str(error.problem), text, mark)
+    return SpecProblem(position, "", f"{message}; {hint}" if hint else message)
+
+
+def _syntax_hint(problem: str, text: str, mark: Any) -> str | None:
+    """What usually causes a parser error: a key indented unlike its neighbours, or an
+    unquoted ``: `` inside a value (``title: Layer 3: head 2``)."""
+    if mark is None:
+        return None
+    line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+    if problem.startswith("mapping values are not allowed"):
+        before = line[: mark.column]
+        if ": " in before.lstrip("- ") or before.rstrip().endswith(":"):
+            return "quote a value that contains ': '"
+        return "check the indentation of the line above and of this line"
+    if problem.startswith(("expected <block end>", "did not find expected")):
+        return "check the indentation of the line above and of this line"
+    return None
 
 
 def _compose(text: str, name: str, loader_class: type) -> tuple[Any, Marks | None, list[SpecProblem]]:

@@ -100,7 +100,7 @@ def test_array_headers(tmp_path):
         ("two.npz", "z", "'two.npz' has no array 'z' (it has: x, y)"),
         ("a.npy", "x", "'key' applies to .npz and .safetensors files, not to 'a.npy'"),
         ("pickled.npy", None, "array 'pickled.npy' has dtype object; attention must be numbers"),
-        ("bad.safetensors", None, "'bad.safetensors' is not a safetensors file (header size 7093839462081232947)"),
+        ("bad.safetensors", None, "'bad.safetensors' is not a safetensors file (it does not start with a safetensors header)"),
         ("gone.npy", None, "does not exist"),
     ],
 )
