@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from izzyfig.spec.models import BOX_FORMS, CELL_BOX_KEYS, TOKEN_BOX_KEYS, CellBox, TokenBox
+from izzyfig.spec.yamltree import quoted_key
 
 BOX_TAGS = tuple(BOX_FORMS)
 _TYPE_WORDS = {
@@ -67,15 +68,11 @@ def unknown_key(key: str, candidates: Iterable[str], where: str = "") -> str:
     candidates = sorted(candidates)
     close = suggestion(key, candidates)
     hint = f"did you mean '{close}'?" if close else "valid keys: " + ", ".join(candidates)
-    return f"unknown key '{key}'{where} ({hint})"
+    return f"unknown key {quoted_key(key)}{where} ({hint})"
 
 
 def _type_message(kind: str, error: dict) -> str:
-    message = f"expected {_TYPE_WORDS[kind]}, got {describe(error['input'])}"
-    value = error["input"]
-    if kind in ("int", "float") and isinstance(value, str) and _is_number(value):
-        message += " (write the number without quotes)"
-    return message
+    return f"expected {_TYPE_WORDS[kind]}, got {describe(error['input'])}"
 
 
 def _is_number(text: str) -> bool:
@@ -87,16 +84,21 @@ def _is_number(text: str) -> bool:
 
 
 def quote_hint(message: str, marks: Any) -> str:
-    """Add how to quote a plain YAML scalar that was read as a bool, null or number.
+    """Add how to quote (or unquote) a YAML scalar that has the wrong type.
 
     YAML 1.1 reads ``on``, ``yes``, ``no`` and ``off`` as booleans, so ``tokens: [the,
-    cat, sat, on]`` holds ``true``: the fix is ``'on'``. ``marks`` is the value's
-    ``Marks`` (its ``text`` is the source text), or None when it is not in the file.
+    cat, sat, on]`` holds ``true``: the fix is ``'on'``. A number written in quotes
+    (``layer: "1"``) is a string: the fix is ``1``. ``marks`` is the value's ``Marks``
+    (``text`` is a plain scalar's source, ``quoted`` a quoted scalar), or None.
     """
     text = getattr(marks, "text", None)
-    if text is None or not message.startswith(("expected a string", "expected '")):
-        return message
-    return f"{message} (YAML reads {text} as {message.rsplit(', got ', 1)[-1]}; quote it: '{text}')"
+    got = message.rsplit(", got ", 1)[-1]
+    if text is not None and message.startswith(("expected a string", "expected '")):
+        return f"{message} (YAML reads {text} as {got}; quote it: '{text}')"
+    number = message.startswith(("expected an integer, got '", "expected a number, got '"))
+    if getattr(marks, "quoted", False) and number and _is_number(got.strip("'")):
+        return f"{message} (remove the quotes)"
+    return message
 
 
 def _length_message(error: dict) -> str:

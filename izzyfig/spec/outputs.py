@@ -78,7 +78,7 @@ def output_collisions(entries: Iterable[Any]) -> list[SpecProblem]:
             if found is None:
                 continue
             theirs, message = found
-            once = (entry.position, mine.what, theirs.entry.position)  # foreach: once per template
+            once = (entry.position, theirs.entry.position)  # once per pair of figures (or templates)
             if once not in reported:
                 reported.add(once)
                 problems.append(_problem(entry, message))

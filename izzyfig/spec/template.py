@@ -8,9 +8,10 @@ value with its type, so ``head: "{{head}}"`` and ``layer: "{{ i - 1 }}"`` are in
 
 Template code is untrusted and bounded (``TemplateEnvironment``): every value it
 computes and every output holds at most ``MAX_SIZE`` characters or items, no single
-operation may multiply sizes beyond ``MAX_WORK``, and one spec file's templates share
-``MAX_STEPS`` steps (loop iterations, calls, filters and operators, larger values
-costing more). Going past a bound is a template error at the string's position.
+operation may multiply sizes beyond ``MAX_WORK``, and a templated figure may take
+``MAX_STEPS`` steps, a spec file ``MAX_FILE_STEPS`` (loop iterations, operators, calls
+and filters; larger values cost more). Going past a bound is a template error at the
+string's position.
 
 Problems are ``(path, message)`` with ``path`` relative to the figure; the loader
 turns them into positioned ``SpecProblem``s.
@@ -38,7 +39,9 @@ MAX_REPEAT = 10_000
 MAX_POWER_BITS = 4096
 MAX_SIZE = MAX_TEXT  # characters or items of any value or output a template makes
 MAX_WORK = 10_000_000  # product of the two largest argument sizes of one operation
-MAX_STEPS = 200_000  # steps of all templates of one spec file
+MAX_STEPS = 200_000  # steps of one templated figure, all its expansions together
+MAX_FILE_STEPS = 1_000_000  # steps of all templates of one spec file
+CALL_COST = 5  # steps of one call of a macro, method or filter
 STEP_SIZE = 20  # a value of this many characters or items costs one more step
 # Calls whose integer arguments are sizes of the result (widths, counts).
 SIZE_ARGUMENTS = frozenset(
@@ -56,16 +59,28 @@ Problem = tuple[tuple, str]
 
 # ----------------------------------------------------------------------------- bounds
 class StepBudget:
-    """The steps left for one spec file's templates."""
+    """The steps left for one templated figure (all its expansions) and for its file."""
 
-    def __init__(self, steps: int = MAX_STEPS):
-        self.left = steps
+    def __init__(self, per_figure: int = MAX_STEPS, per_file: int = MAX_FILE_STEPS):
+        self.per_figure = per_figure
+        self.figure_left = per_figure
+        self.file_left = per_file
 
-    def spend(self, size: int = 0) -> None:
-        self.left -= 1 + size // STEP_SIZE
-        if self.left < 0:
+    def start_figure(self) -> None:
+        self.figure_left = self.per_figure
+
+    def spend(self, size: int = 0, cost: int = 1) -> None:
+        cost += size // STEP_SIZE
+        self.figure_left -= cost
+        self.file_left -= cost
+        if self.figure_left < 0:
             raise SecurityError(
-                f"the templates of this file take more than {MAX_STEPS} steps "
+                f"the templates of this figure take more than {MAX_STEPS} steps "
+                "(loop iterations, calls, filters); keep templates simple"
+            )
+        if self.file_left < 0:
+            raise SecurityError(
+                f"the templates of this file take more than {MAX_FILE_STEPS} steps "
                 "(loop iterations, calls, filters); keep templates simple"
             )
 
@@ -73,10 +88,10 @@ class StepBudget:
 _BUDGET: ContextVar[StepBudget | None] = ContextVar("izzyfig_template_budget", default=None)
 
 
-def _spend(size: int = 0) -> None:
+def _spend(size: int = 0, cost: int = 1) -> None:
     budget = _BUDGET.get()
     if budget is not None:
-        budget.spend(size)
+        budget.spend(size, cost)
 
 
 def size_of(value: Any, limit: int = MAX_WORK) -> int:
@@ -100,12 +115,12 @@ def size_of(value: Any, limit: int = MAX_WORK) -> int:
     return total
 
 
-def _checked(value: Any) -> Any:
-    """``value`` if it is within ``MAX_SIZE``; a template error otherwise."""
+def _checked(value: Any, cost: int = 1) -> Any:
+    """``value`` if it is within ``MAX_SIZE`` (steps spent by size); a template error otherwise."""
     size = size_of(value)
     if size > MAX_SIZE:
         raise SecurityError(f"a template value of more than {MAX_SIZE} characters or items is not allowed")
-    _spend(size)
+    _spend(size, cost)
     return value
 
 
@@ -135,7 +150,7 @@ def _guarded_filter(name: str, function: Callable) -> Callable:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         values = [a for a in args if not hasattr(a, "environment")] + list(kwargs.values())
         _check_arguments(name, values)
-        return _checked(function(*args, **kwargs))
+        return _checked(function(*args, **kwargs), CALL_COST)
 
     return guarded
 
@@ -202,7 +217,7 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
         _check_arguments(name, ([receiver] if isinstance(receiver, str) else []) + list(args) + list(kwargs.values()))
         if isinstance(__obj, LoopContext) and args:  # loop(children) of a recursive for
             args = (_counted_loop(__self, args[0]), *args[1:])
-        return _checked(super().call(__context, __obj, *args, **kwargs))
+        return _checked(super().call(__context, __obj, *args, **kwargs), CALL_COST)
 
     def guarded_concat(self, values: tuple) -> str:
         """``a ~ b ~ c``: the strings joined, refused if longer than ``MAX_SIZE``."""
@@ -358,8 +373,8 @@ def _reason(error: Exception) -> str:
 class Expander:
     """Expands the templated figures of one spec file, all sharing one step budget."""
 
-    def __init__(self, steps: int = MAX_STEPS):
-        self.budget = StepBudget(steps)
+    def __init__(self) -> None:
+        self.budget = StepBudget()
 
     def expand(self, template_id: str, figure: dict) -> tuple[list[Expansion], list[tuple[Problem, str]]]:
         """Expand a figure that has ``foreach`` into one ``Expansion`` per variable set.
@@ -374,6 +389,7 @@ class Expander:
         body = {k: v for k, v in figure.items() if k != "foreach"}
         renderer = _Renderer()
         expansions, labelled = [], []
+        self.budget.start_figure()
         token = _BUDGET.set(self.budget)
         try:
             for values in itertools.product(*variables.values()):
