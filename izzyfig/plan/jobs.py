@@ -277,8 +277,9 @@ class BuildPlan:
                 cached += hit
                 state = "  [cached]" if hit else "  [to run]"
             layers = ", ".join(f"{att} {layer}" for att, layer in forward.keep)
+            device = f" ({forward.model.device})" if forward.model.device != "cpu" else ""
             lines.append(
-                f"  {forward.key[:12]} {forward.model.label()} on {forward.summary()}"
+                f"  {forward.key[:12]} {forward.model.label()}{device} on {forward.summary()}"
                 f" (layers: {layers}){state}"
             )
         lines.append(f"arrays ({len(self.arrays)}):")

@@ -14,6 +14,7 @@ self-attention otherwise. Sources take precedence ``runs``/``steps`` > ``array``
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
@@ -363,7 +364,8 @@ class Planner:
 
     def array_load(self, view: FieldView, ref: str, key: str | None, layout: tuple[str, ...] | None,
                    position: Position | None, path: str) -> ArrayLoad | None:
-        file = (Path(view.entry.file).parent / ref).resolve()
+        # Not resolve(): a link is checked (and recorded) as the spec names it.
+        file = Path(os.path.normpath(Path(view.entry.file).parent.absolute() / ref))
         try:
             shape, key = array_header(file, key)
             layout = layout or IMPLIED_LAYOUTS.get(len(shape))

@@ -186,7 +186,7 @@ class _Composer:
         marks = Marks(_position(self.name, event.start_mark), key)
         if isinstance(event, yaml.ScalarEvent):
             value = self.scalar(event, path)
-            if event.style is None and not isinstance(value, str) and event.value:
+            if not event.style and not isinstance(value, str) and event.value:  # plain: None or ''
                 marks.text = event.value
             marks.quoted = event.style in ("'", '"')
             return value, marks
