@@ -47,10 +47,12 @@ def memory_budget() -> int | None:
 
 
 def human_bytes(count: int) -> str:
-    """``80000000000`` -> ``74.5 GiB``."""
-    size = float(count)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
+    """``80000000000`` -> ``74.5 GiB``; ``512`` -> ``512 bytes``."""
+    if count < 1024:
+        return f"{count} bytes"
+    size, unit = count / 1024, "KiB"
+    for larger in ("MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{size:.1f} {unit}"

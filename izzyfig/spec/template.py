@@ -48,6 +48,7 @@ SIZE_ARGUMENTS = frozenset(
     {"center", "ljust", "rjust", "zfill", "expandtabs", "indent", "wordwrap", "truncate", "batch", "slice"}
 )
 SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+FORMATTING = frozenset({"format", "format_map", "%"})  # the first value is a format string
 NUMBER_IN_FORMAT = re.compile(r"\d+")
 COUNTED_LOOP = "izzyfig_counted_loop"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -127,15 +128,14 @@ def _checked(value: Any, cost: int = 1) -> Any:
 def _check_arguments(name: str, values: list) -> None:
     """Refuse an operation whose result could be huge before it allocates anything.
 
-    Sizes are the lengths of strings and containers, the numbers in format strings,
-    and the integer arguments of calls that take a width or a count (``center``).
+    Sizes are the lengths of strings and containers, the numbers in a format string
+    (widths), and the integer arguments of calls that take a width or a count (``center``).
     """
     sizes = [size_of(v) for v in values]
     if name in SIZE_ARGUMENTS:
         sizes += [abs(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
-    for value in values[:1]:
-        if isinstance(value, str) and ("%" in value or "{" in value):
-            sizes += [int(n) for n in NUMBER_IN_FORMAT.findall(value)]
+    if name in FORMATTING and values and isinstance(values[0], str):  # '%99999s', '{:>99999}'
+        sizes += [int(n) for n in NUMBER_IN_FORMAT.findall(values[0])]
     largest = sorted(sizes)[-2:]
     if largest and largest[-1] > MAX_SIZE:
         raise SecurityError(f"'{name}' with a size of {largest[-1]} is not allowed (the limit is {MAX_SIZE})")
