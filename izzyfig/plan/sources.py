@@ -110,10 +110,16 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
 
 
 def read_config(model_dir: Path) -> dict:
+    """The ``config.json`` of a model directory; errors never quote the file's bytes."""
+    path = model_dir / "config.json"
     try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise SourceError(f"cannot read {model_dir / 'config.json'}: {error}") from None
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise SourceError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"cannot read {path}: it is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise SourceError(f"cannot read {path}: not valid JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(config, dict):
         raise SourceError(f"{model_dir / 'config.json'} is not a JSON object")
     return config

@@ -170,3 +170,15 @@ def test_an_array_larger_than_the_memory_budget_is_refused_from_its_header(tmp_p
     monkeypatch.setattr(sources, "memory_budget", lambda: 4 * 8 * 8 * 9)
     with pytest.raises(SourceError, match=r"^array 'ints.npy' of 4 x 8 x 8 values needs 2.5 KiB of memory"):
         sources.array_header(tmp_path / "ints.npy", None)  # int16 read, then converted to float64
+
+
+def test_a_config_that_is_not_json_is_reported_without_its_bytes(tmp_path):
+    for name, content, reason in [
+        ("binary", b"\x93\xff secret bytes", "it is not UTF-8 text"),
+        ("text", b"root:x:0:0:secret", "not valid JSON (Expecting value at line 1)"),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_bytes(content)
+        with pytest.raises(SourceError) as caught:
+            sources.read_config(tmp_path / name)
+        assert str(caught.value) == f"cannot read {tmp_path / name / 'config.json'}: {reason}"
