@@ -26,16 +26,20 @@ def warn_unlike_attention(job: FigureJob, matrices: list[np.ndarray]) -> None:
     Parameters
     ----------
     matrices
-        One map per selection of ``job``: ``(query, key)``, or ``(n, query, key)`` for
-        an array with a runs/steps axis.
+        One map per selection of ``job``, whole (before word units or a window):
+        ``(query, key)``, or ``(n, query, key)`` for an array with a runs/steps axis.
     """
     for selection, maps in zip(job.selections, matrices):
-        for message in attention_problems(maps):
+        rows = selection.head != "max"  # the maximum over heads has no row sums to check
+        for message in attention_problems(maps, rows=rows):
             warnings.warn(IzzyfigWarning(message, spec_key(job, selection)), stacklevel=2)
 
 
-def attention_problems(maps: np.ndarray) -> list[str]:
-    """Why ``maps`` (``(..., query, key)``) cannot be softmax attention; empty if they can."""
+def attention_problems(maps: np.ndarray, *, rows: bool = True) -> list[str]:
+    """Why ``maps`` (``(..., query, key)``) cannot be softmax attention; empty if they can.
+
+    ``rows=False`` skips the row sums (for an aggregate such as the maximum over heads).
+    """
     problems = []
     negative = maps < 0
     if negative.any():
@@ -45,7 +49,7 @@ def attention_problems(maps: np.ndarray) -> list[str]:
         )
     sums = maps.sum(axis=-1)
     off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
-    if off.any():
+    if rows and off.any():
         first = tuple(int(i) for i in np.argwhere(off)[0])
         where = f"row {first[-1]}" + (f" of map {first[0]}" if len(first) > 1 else "")
         problems.append(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from izzyfig.errors import ExtractError
-from izzyfig.extract.tokens import TokenizedInput, TokenSequence, clean_label
+from izzyfig.extract.tokens import TokenizedInput, TokenSequence, encoding_word_ids, token_sequence
 from izzyfig.limits import MEMORY_SHARE, human_bytes, memory_budget
 from izzyfig.plan.jobs import Forward, ModelLoad
 
@@ -110,23 +110,21 @@ class ModelRunner:
             encoding = tokenizer(forward.text or forward.source)
         inputs = {name: list(encoding[name]) for name in ("input_ids", "token_type_ids") if name in encoding}
         if forward.target is not None:
-            labels = list(tokenizer(text_target=forward.target)["input_ids"])
+            target = tokenizer(text_target=forward.target)
+            labels = list(target["input_ids"])
             start = decoder_start_token(Path(forward.model.ref))
             inputs["decoder_input_ids"] = [start] + labels[:-1]  # teacher forcing: shift right
-            decoder = self._sequence(tokenizer, inputs["decoder_input_ids"])
-        tokens = TokenizedInput(self._sequence(tokenizer, inputs["input_ids"]), decoder, question_end)
+            words = encoding_word_ids(target)
+            decoder = self._sequence(tokenizer, inputs["decoder_input_ids"], words and [None] + words[:-1])
+        tokens = TokenizedInput(self._sequence(tokenizer, inputs["input_ids"], encoding_word_ids(encoding)),
+                                decoder, question_end)
         self._encoded[forward.key] = Encoded(inputs, tokens)
         return self._encoded[forward.key]
 
     @staticmethod
-    def _sequence(tokenizer, ids: list[int]) -> TokenSequence:
-        raw = tuple(tokenizer.convert_ids_to_tokens(ids))
-        special = set(tokenizer.all_special_tokens)
-        labels = tuple(
-            token if token in special else clean_label(tokenizer.convert_tokens_to_string([token]), token)
-            for token in raw
-        )
-        return TokenSequence(raw, labels)
+    def _sequence(tokenizer, ids: list[int], word_ids) -> TokenSequence:
+        raw = tokenizer.convert_ids_to_tokens(ids)
+        return token_sequence(raw, tokenizer.convert_tokens_to_string, set(tokenizer.all_special_tokens), word_ids)
 
     # -- models --------------------------------------------------------------------------
     def load(self, load: ModelLoad):

@@ -31,8 +31,11 @@ class FigureData:
 
     ``matrices`` holds one ``(query, key)`` array per selection (two for a comparison);
     stability and evolution figures get one ``(n, query, key)`` stack. Rows are the
-    attending tokens (``y_labels``), columns the attended ones (``x_labels``).
-    ``boxes`` are the spec's boxes as inclusive ``(top, left, bottom, right)`` cells.
+    attending cells (``y_labels``), columns the attended ones (``x_labels``); a cell
+    is a token, or a word with ``units: words``, and only the window's cells are
+    there. ``raw_*_tokens`` are the cells as the model sees them (a word's pieces
+    joined by spaces). ``boxes`` are the spec's boxes as inclusive
+    ``(top, left, bottom, right)`` cells of these matrices.
     """
 
     matrices: tuple[np.ndarray, ...]
@@ -236,11 +239,12 @@ class AttentionStore:
         boxes, box_problems = resolve_boxes(job, axes)
         if problems or box_problems:
             raise SpecError(problems + box_problems)
-        matrices = [self._matrix(job, s) for s in job.selections]
-        warn_unlike_attention(job, matrices)
+        maps = [self._matrix(job, s) for s in job.selections]
+        warn_unlike_attention(job, maps)  # whole rows, before words merge and windows crop
+        matrices = [axes.cells(m) for m in maps]
         if job.stacked and len(matrices) > 1:
             matrices = [np.stack(matrices)]
-        x, y = axes.x, axes.y
+        x, y = axes.x.cells, axes.y.cells
         return FigureData(
             matrices=tuple(matrices),
             x_labels=x.raw if self.raw_labels else x.labels,

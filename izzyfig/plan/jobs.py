@@ -133,8 +133,10 @@ Input = Union[Forward, ArrayLoad]
 class AttentionSelection:
     """One attention map out of a forward or an array.
 
-    Indices are resolved (non-negative). ``head`` and ``kv_group`` both ``None`` means
-    the mean over all heads; ``layer`` is ``None`` only for arrays without a layers axis.
+    Indices are resolved (non-negative). ``head`` is a head index, or ``"mean"`` /
+    ``"max"`` over the heads (of ``kv_group`` if set); ``head`` and ``kv_group`` both
+    ``None`` means the mean over all heads. ``layer`` is ``None`` only for arrays
+    without a layers axis.
     ``index`` is the position in a figure's ``runs``/``steps`` list. ``where`` is the
     spec path of the fields it came from (``figures.fig2`` or ``figures.fig2.a``).
     ``model_name`` is the model reference as the spec wrote it: directories with the
@@ -145,7 +147,7 @@ class AttentionSelection:
     input: Input
     attention: str
     layer: int | None
-    head: int | None = None
+    head: int | str | None = None
     kv_group: int | None = None
     index: int | None = None
     where: str = ""
@@ -185,12 +187,31 @@ class BoxRef:
 
 
 @dataclass(frozen=True)
+class WindowRef:
+    """A ``window:`` as the spec wrote it: inclusive bounds, indices or token strings.
+
+    A side that is ``None`` was left out. ``rows_at``/``cols_at`` are the positions
+    of the two sides (the window's own position where a side is left out).
+    """
+
+    path: str
+    rows: tuple[int | str, int | str] | None = None
+    cols: tuple[int | str, int | str] | None = None
+    rows_at: Position | None = None
+    cols_at: Position | None = None
+
+    def describe(self) -> dict[str, list]:
+        return {name: list(getattr(self, name)) for name in ("rows", "cols") if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
 class FigureJob:
     """Everything needed to produce one figure's arrays and labels.
 
     ``selections`` has one entry per map (two for a comparison; one per run/step for
     stability/evolution from checkpoints, or one selecting a whole runs/steps axis).
     ``tokens``/``x_labels``/``y_labels``/``question_end`` are the spec's own values.
+    ``units`` (``tokens`` or ``words``) and ``window`` say which cells are shown.
     """
 
     figure_id: str
@@ -205,6 +226,15 @@ class FigureJob:
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
     question_end: int | None = None
+    units: str = "tokens"
+    window: WindowRef | None = None
+
+    def view(self) -> dict[str, Any]:
+        """``units`` and ``window`` where they differ from the defaults (for the lock)."""
+        view: dict[str, Any] = {"units": self.units} if self.units != "tokens" else {}
+        if self.window is not None:
+            view["window"] = self.window.describe()
+        return view
 
     @property
     def stacked(self) -> bool:

@@ -29,7 +29,7 @@ def test_scalars_resolve_like_json_numbers(text: str, value) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("    head: yes\n", "specs/p.yaml:6:5: figures.f.head: expected an integer, got true"),
+        ("    head: yes\n", "specs/p.yaml:6:5: figures.f.head: expected an integer, 'mean' or 'max', got true"),
         ("    n_regions: 2.0\n", "specs/p.yaml:6:5: figures.f.n_regions: expected an integer, got 2.0"),
         ('    min_distance: "2"\n',
          "specs/p.yaml:6:5: figures.f.min_distance: expected an integer, got '2' (remove the quotes)"),
