@@ -117,3 +117,12 @@ def _sha256(path) -> str:
     from izzyfig.files import sha256_file
 
     return sha256_file(path)
+
+
+def test_the_maximum_over_heads_has_no_row_sums_to_check() -> None:
+    maps = np.full((3, 3), 0.5)
+    assert attention_problems(maps, rows=False) == []
+    maps[0, 0] = -1.0
+    assert attention_problems(maps, rows=False) == [
+        "1 negative value(s), the smallest -1: attention weights are never negative (scores before the softmax?)"
+    ]
