@@ -63,9 +63,8 @@ class StepBudget:
     """The steps left for one templated figure (all its expansions) and for its file."""
 
     def __init__(self, per_figure: int = MAX_STEPS, per_file: int = MAX_FILE_STEPS):
-        self.per_figure = per_figure
-        self.figure_left = per_figure
-        self.file_left = per_file
+        self.per_figure, self.per_file = per_figure, per_file
+        self.figure_left, self.file_left = per_figure, per_file
 
     def start_figure(self) -> None:
         self.figure_left = self.per_figure
@@ -76,12 +75,12 @@ class StepBudget:
         self.file_left -= cost
         if self.figure_left < 0:
             raise SecurityError(
-                f"the templates of this figure take more than {MAX_STEPS} steps "
+                f"the templates of this figure take more than {self.per_figure} steps "
                 "(loop iterations, calls, filters); keep templates simple"
             )
         if self.file_left < 0:
             raise SecurityError(
-                f"the templates of this file take more than {MAX_FILE_STEPS} steps "
+                f"the templates of this file take more than {self.per_file} steps "
                 "(loop iterations, calls, filters); keep templates simple"
             )
 
