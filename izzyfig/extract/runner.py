@@ -1,9 +1,11 @@
 """The model runner: the only module that imports torch and transformers, and lazily.
 
-Models load from local directories only (the planner resolved aliases and hub ids),
-always with ``attn_implementation="eager"`` -- transformers 5's default ``sdpa``
-returns no attention weights -- then ``eval()``, and run seeded under
-``torch.inference_mode()``. ``trust_remote_code`` stays off unless the user asks.
+Models load from local directories only (the planner resolved aliases and hub ids;
+a GGUF file is converted once into a directory under ``models_dir``, see
+``izzyfig/extract/gguf.py``), always with ``attn_implementation="eager"`` --
+transformers 5's default ``sdpa`` returns no attention weights -- then ``eval()``, and
+run seeded under ``torch.inference_mode()``. ``trust_remote_code`` stays off unless
+the user asks.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from izzyfig.plan.jobs import Forward, ModelLoad
 
 SEED = 0
 DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+DEFAULT_MODELS_DIR = Path(".izzyfig/cache/models")
 OUTPUT_FIELDS = {
     "self": "attentions",
     "encoder": "encoder_attentions",
@@ -74,8 +77,10 @@ class Encoded:
 class ModelRunner:
     """Loads one model at a time and runs forwards on it, counting both."""
 
-    def __init__(self, *, trust_remote_code: bool = False):
+    def __init__(self, *, trust_remote_code: bool = False, models_dir: Path = DEFAULT_MODELS_DIR):
         self.trust_remote_code = trust_remote_code
+        self.models_dir = Path(models_dir)
+        self._directories: dict[str, str] = {}
         self.loads = 0
         self.forwards = 0
         self._tokenizers: dict[str, Any] = {}
@@ -89,9 +94,10 @@ class ModelRunner:
     def _tokenizer(self, model: ModelLoad):
         if model.ref not in self._tokenizers:
             _, transformers = import_torch()
+            folder = self.directory(model)
             try:
                 self._tokenizers[model.ref] = transformers.AutoTokenizer.from_pretrained(
-                    model.ref, trust_remote_code=self.trust_remote_code, local_files_only=True
+                    folder, trust_remote_code=self.trust_remote_code, local_files_only=True
                 )
             except Exception as error:  # transformers raises many types for a bad directory
                 raise load_error("the tokenizer of model", model, error) from error
@@ -127,6 +133,17 @@ class ModelRunner:
         return token_sequence(raw, tokenizer.convert_tokens_to_string, set(tokenizer.all_special_tokens), word_ids)
 
     # -- models --------------------------------------------------------------------------
+    def directory(self, load: ModelLoad) -> str:
+        """The directory to load ``load`` from: its own, or the conversion of its GGUF file."""
+        if not load.ref.lower().endswith(".gguf"):
+            return load.ref
+        if load.ref not in self._directories:
+            from izzyfig.extract.gguf import converted_model
+
+            converted = converted_model(Path(load.ref), load.fingerprint, self.models_dir)
+            self._directories[load.ref] = str(converted)
+        return self._directories[load.ref]
+
     def load(self, load: ModelLoad):
         """The loaded model of ``load``, loading it (and dropping the previous one) if needed."""
         if self._loaded is not None and self._loaded[0] == load:
@@ -134,10 +151,11 @@ class ModelRunner:
         self.release()
         torch, transformers = import_torch()
         _check_device(torch, load.device)
+        folder = self.directory(load)
         torch.manual_seed(SEED)  # weights missing from a checkpoint are initialised seeded
         try:
             model = transformers.AutoModel.from_pretrained(
-                load.ref,
+                folder,
                 attn_implementation="eager",
                 dtype=getattr(torch, load.dtype),
                 trust_remote_code=self.trust_remote_code,

@@ -82,6 +82,7 @@ class AttentionStore:
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
                  raw_labels: bool = False):
         self.cache = AttentionCache(Path(cache_dir))
+        self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
         self.progress = progress
         self.raw_labels = raw_labels
@@ -95,7 +96,7 @@ class AttentionStore:
         if self._runner is None:
             from izzyfig.extract.runner import ModelRunner
 
-            self._runner = ModelRunner(trust_remote_code=self.trust_remote_code)
+            self._runner = ModelRunner(trust_remote_code=self.trust_remote_code, models_dir=self.models_dir)
         return self._runner
 
     def is_cached(self, forward: Forward) -> bool:

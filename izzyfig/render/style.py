@@ -5,10 +5,11 @@ depend on the user's matplotlibrc, style sheets or earlier ``rcParams`` changes.
 """
 from __future__ import annotations
 
-import re
 from contextlib import AbstractContextManager
 
 import matplotlib
+
+from izzyfig.special_tokens import is_special_token  # noqa: F401  (style.is_special_token)
 
 # Keys that select or configure interactive backends: never touched by a render.
 _SESSION_KEYS = ("backend", "backend_fallback", "interactive", "timezone", "toolbar")
@@ -28,12 +29,6 @@ DEFAULT_XLABEL = "Tokens Attended to"
 DEFAULT_YLABEL = "Tokens Attending"
 # Above this many tokens, kinds without table-lens options also label sparsely.
 DEFAULT_LENGTH_THRESHOLD = 64
-
-_SPECIAL_TOKEN = re.compile(
-    r"^(\[[A-Za-z_]+\]"  # [CLS] [SEP] [PAD] [MASK] [UNK]
-    r"|</?[A-Za-z_][A-Za-z0-9_]*>"  # <s> </s> <pad> <unk> <mask> <extra_id_0>
-    r"|<\|[^|<>\s]+\|>)$"  # <|endoftext|> <|im_start|>
-)
 
 
 def _fixed_rc() -> dict:
@@ -70,8 +65,3 @@ RC = _fixed_rc()
 def rendering() -> AbstractContextManager:
     """Context in which every izzyfig figure is built and saved."""
     return matplotlib.rc_context(RC)
-
-
-def is_special_token(label: str) -> bool:
-    """True for tokenizer markers such as ``[CLS]``, ``</s>`` or ``<|endoftext|>``."""
-    return bool(_SPECIAL_TOKEN.match(label))

