@@ -374,6 +374,8 @@ def _required_fields(figure: Any) -> dict[str, Any]:
 
 
 def lock_entry(compiled: CompiledProject, job: Any, out_path: Path) -> dict[str, Any]:
+    from izzyfig.latex import latex_options
+
     entry = compiled.entries[job.figure_id]
     inputs = job_inputs(job)
     return {
@@ -387,6 +389,7 @@ def lock_entry(compiled: CompiledProject, job: Any, out_path: Path) -> dict[str,
         "build_key": build_key(job, inputs),
         "output": job.output,
         "sha256": sha256_file(out_path),
+        "latex": latex_options(entry.figure),
     }
 
 
