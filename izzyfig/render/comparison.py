@@ -25,8 +25,8 @@ CIRCLE_ALPHA = 0.7
 
 
 def render_comparison(
-    a, b, x_labels, y_labels, *, boxes=(), circle_scale=1.0, max_circle_ratio=0.45, title=None,
-    xlabel=None, ylabel=None, cmap="Blues", gamma=1.5, figsize=None, page=None, width=None,
+    a, b, x_labels, y_labels, *, boxes=(), circle_scale=1.0, max_circle_ratio=0.45, label_rotation=45,
+    title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5, figsize=None, page=None, width=None,
     height=None, min_font=6.0, font="sans", mathtext=False,
 ) -> Figure:
     """Draw map ``a`` as the heatmap and map ``b`` as circles sized by ``|b - a|``.
@@ -44,15 +44,15 @@ def render_comparison(
     matplotlib.figure.Figure
     """
     plan = comparison_plan(a, b, x_labels, y_labels, boxes=boxes, circle_scale=circle_scale,
-                           max_circle_ratio=max_circle_ratio, title=title, xlabel=xlabel, ylabel=ylabel,
-                           cmap=cmap, gamma=gamma)
+                           max_circle_ratio=max_circle_ratio, label_rotation=label_rotation, title=title,
+                           xlabel=xlabel, ylabel=ylabel, cmap=cmap, gamma=gamma)
     return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
                        font=font, mathtext=mathtext)
 
 
 def comparison_plan(
-    a, b, x_labels, y_labels, *, boxes=(), circle_scale=1.0, max_circle_ratio=0.45, title=None,
-    xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
+    a, b, x_labels, y_labels, *, boxes=(), circle_scale=1.0, max_circle_ratio=0.45, label_rotation=45,
+    title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
 ) -> KindPlan:
     """Validated inputs of ``render_comparison`` and how to draw its panel."""
     first = inputs.matrix("a", a)
@@ -63,6 +63,7 @@ def comparison_plan(
     box_list = inputs.boxes(boxes, first.shape)
     circle_scale = inputs.positive("circle_scale", circle_scale)
     ratio = inputs.within("max_circle_ratio", max_circle_ratio, 0.0, 0.5, low_open=True)
+    rotation = inputs.rotation(label_rotation)
     scale = figure_scale(min(first.min(), second.min()), max(first.max(), second.max()), gamma, cmap)
     texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
     grid = CellGrid.uniform(*first.shape)
@@ -71,7 +72,8 @@ def comparison_plan(
     def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
         def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
             panel = draw_heatmap(ax, first, grid, scale, x, y, unit_pt=unit_pt, title=texts[0],
-                                 xlabel=texts[1], ylabel=texts[2], colorbar=own_colorbar, look=look)
+                                 xlabel=texts[1], ylabel=texts[2], colorbar=own_colorbar, look=look,
+                                 rotation=rotation, rotatable=True)
             draw_circles(ax, grid, first, second, scale, circle_scale=circle_scale, max_circle_ratio=ratio)
             draw_boxes(ax, grid, box_list, linewidth=box_width(look))
             return panel

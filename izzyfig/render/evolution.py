@@ -32,8 +32,8 @@ SPARK_HEIGHT = 0.7  # of the cell height
 def render_evolution(
     steps, x_labels, y_labels, *, boxes=(), step_labels=None, sparkline_color_dark="darkblue",
     sparkline_color_light="white", sparkline_linewidth=1.0, sparkline_alpha=0.8,
-    normalize_sparklines=False, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
-    figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
+    normalize_sparklines=False, label_rotation=45, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
     mathtext=False,
 ) -> Figure:
     """Draw ``steps`` (T, query, key), T >= 2 snapshots in training order.
@@ -53,8 +53,8 @@ def render_evolution(
         steps, x_labels, y_labels, boxes=boxes, step_labels=step_labels,
         sparkline_color_dark=sparkline_color_dark, sparkline_color_light=sparkline_color_light,
         sparkline_linewidth=sparkline_linewidth, sparkline_alpha=sparkline_alpha,
-        normalize_sparklines=normalize_sparklines, title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap,
-        gamma=gamma,
+        normalize_sparklines=normalize_sparklines, label_rotation=label_rotation, title=title, xlabel=xlabel,
+        ylabel=ylabel, cmap=cmap, gamma=gamma,
     )
     return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
                        font=font, mathtext=mathtext)
@@ -63,7 +63,8 @@ def render_evolution(
 def evolution_plan(
     steps, x_labels, y_labels, *, boxes=(), step_labels=None, sparkline_color_dark="darkblue",
     sparkline_color_light="white", sparkline_linewidth=1.0, sparkline_alpha=0.8,
-    normalize_sparklines=False, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
+    normalize_sparklines=False, label_rotation=45, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5,
 ) -> KindPlan:
     """Validated inputs of ``render_evolution`` and how to draw its panel."""
     maps = inputs.stack("steps", steps, "steps")
@@ -76,6 +77,7 @@ def evolution_plan(
               inputs.color("sparkline_color_light", sparkline_color_light))
     linewidth = inputs.positive("sparkline_linewidth", sparkline_linewidth)
     alpha = inputs.within("sparkline_alpha", sparkline_alpha, 0.0, 1.0)
+    rotation = inputs.rotation(label_rotation)
     scale = figure_scale(mean.min(), mean.max(), gamma, cmap)
     texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
     grid = CellGrid.uniform(*mean.shape)
@@ -84,7 +86,8 @@ def evolution_plan(
     def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
         def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
             panel = draw_heatmap(ax, mean, grid, scale, x, y, unit_pt=unit_pt, title=texts[0],
-                                 xlabel=texts[1], ylabel=texts[2], colorbar=own_colorbar, look=look)
+                                 xlabel=texts[1], ylabel=texts[2], colorbar=own_colorbar, look=look,
+                                 rotation=rotation, rotatable=True)
             lines = draw_sparklines(ax, grid, maps, mean, scale, colors=colors, normalize=normalize_sparklines,
                                     linewidth=min(linewidth, 0.08 * unit_pt), alpha=alpha)
             draw_boxes(ax, grid, box_list, linewidth=box_width(look))

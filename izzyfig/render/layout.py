@@ -46,6 +46,7 @@ from izzyfig.render.tokens import LabelNote
 MEASURE_PAGE_IN = 20.0  # provisional margin around axes while text is measured
 MIN_UNIT_PT = 1.0  # cells smaller than this are no figure: the text took all the room
 _ATTEMPTS = 4
+_GROWTH = 1.02  # a fit this much bigger than the drawing is placed without drawing again
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,13 @@ class Margins:
     top: float
     bottom: float
     side: float = 0.0
+    centred: float = 0.0  # width of the title / axis label centred over the axes
+
+    def sides(self, width: float) -> tuple[float, float]:
+        """Left and right margins of an axes ``width`` inches wide: a centred title wider
+        than the axes and its labels reaches past them, half on each side."""
+        reach = self.centred / 2 - width / 2
+        return max(self.left, reach), max(self.right, reach)
 
 
 @dataclass
@@ -118,6 +126,7 @@ class _Attempt:
     margins: list[Margins]
     bar_axes: Axes | None
     bar_label: float  # inches of tick labels right of the bar
+    bar_below: float  # inches the lowest tick label reaches below the bar
     title: Any
     title_height: float
     look: Look
@@ -162,15 +171,21 @@ def compose(
     """
     spacing = PAGE_SPACING if look.on_page else SCREEN_SPACING
     unit = sizing.unit_in if sizing.unit_in is not None else _first_guess(drafts, sizing, spacing)
-    for _ in range(_ATTEMPTS):
-        attempt = _draw(drafts, unit, look, colorbar, title)
+    for round_ in range(_ATTEMPTS):
+        attempt = _draw(drafts, unit, look, colorbar, title, spacing)
         if sizing.unit_in is not None:
             break
         fitted = _fit_unit(drafts, attempt, sizing, spacing, bar_rows)
-        if fitted >= unit * (1 - 1e-9):  # labels chosen for ``unit`` stay apart at ``fitted``
+        if fitted < unit * (1 - 1e-9):  # the drawing does not fit: draw it smaller
             unit = fitted
+            continue
+        if fitted <= unit * _GROWTH or round_ == _ATTEMPTS - 1:
+            unit = fitted  # bigger cells than drawn for: labels stay apart
             break
-        unit = fitted
+        unit = fitted  # much more room than drawn for: draw again, fewer labels left out
+    else:
+        attempt = _draw(drafts, unit, look, colorbar, title, spacing)
+        unit = min(unit, _fit_unit(drafts, attempt, sizing, spacing, bar_rows))
     _place(drafts, attempt, unit, sizing, spacing, bar_rows)
     if look.on_page:
         _warn(look, attempt.look.notes, unit, sizing)
@@ -179,7 +194,8 @@ def compose(
 
 
 # ----------------------------------------------------------------------------- drawing
-def _draw(drafts, unit: float, look: Look, colorbar: ColorScale | None, title: str | None) -> _Attempt:
+def _draw(drafts, unit: float, look: Look, colorbar: ColorScale | None, title: str | None,
+          spacing: Spacing) -> _Attempt:
     """A fresh figure with every panel drawn for cells of ``unit`` inches, and measured."""
     fig = Figure(figsize=(8.0, 8.0), dpi=100)
     FigureCanvasAgg(fig)
@@ -190,6 +206,8 @@ def _draw(drafts, unit: float, look: Look, colorbar: ColorScale | None, title: s
         draft.draw(ax, unit * 72.0, drawing)
         drawing.notes[notes_before:] = [(draft.key, note) for note in drawing.notes[notes_before:]]
     _share_edge_labels(drafts, axes)
+    if drawing.on_page:
+        _wrap_centred_texts(fig, drafts, axes, 0.9 * (drawing.area.width - 2 * spacing.pad))
     bar_axes = fig.add_axes((0.1, 0.1, 0.02, 0.8), label="colorbar") if colorbar is not None else None
     if bar_axes is not None:
         draw_colorbar(bar_axes, colorbar, height_pt=_grid_height_units(drafts) * unit * 72.0, look=drawing)
@@ -197,8 +215,33 @@ def _draw(drafts, unit: float, look: Look, colorbar: ColorScale | None, title: s
     if title:
         size = drawing.typo.title if drawing.on_page else drawing.typo.title + 1
         title_text = fig.text(0.5, 1.0, title, ha="center", va="top", fontsize=size, **drawing.text())
-    margins, bar_label, title_height = _measure(fig, drafts, axes, bar_axes, title_text, unit, drawing)
-    return _Attempt(fig, axes, margins, bar_axes, bar_label, title_text, title_height, drawing, unit)
+    margins, (bar_label, bar_below), title_height = _measure(fig, drafts, axes, bar_axes, title_text, unit, drawing)
+    return _Attempt(fig, axes, margins, bar_axes, bar_label, bar_below, title_text, title_height, drawing, unit)
+
+
+def _wrap_centred_texts(fig, drafts, axes, width_in: float) -> None:
+    """On a page, break titles and axis titles that are wider than their share of the
+    figure into lines (at spaces), so a long title never squeezes the cells."""
+    columns = max(d.cell.col + d.cell.colspan for d in drafts)
+    renderer = fig.canvas.get_renderer()
+    for draft, ax in zip(drafts, axes):
+        limit = width_in * draft.cell.colspan / columns * fig.dpi
+        for text in (ax.title, ax.xaxis.label):
+            _wrap(text, limit, renderer)
+
+
+def _wrap(text, limit_px: float, renderer) -> None:
+    words = text.get_text().split(" ")
+    if text.get_window_extent(renderer).width <= limit_px or len(words) < 2:
+        return
+    lines = [words[0]]
+    for word in words[1:]:
+        text.set_text(lines[-1] + " " + word)
+        if text.get_window_extent(renderer).width <= limit_px:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    text.set_text("\n".join(lines))
 
 
 def _share_edge_labels(drafts, axes) -> None:
@@ -236,20 +279,29 @@ def _measure(fig, drafts, axes, bar_axes, title_text, unit, look):
     dpi = fig.dpi
     margins = []
     for ax in axes:
-        box, tight = ax.get_window_extent(renderer), ax.get_tightbbox(renderer)
+        box, full = ax.get_window_extent(renderer), ax.get_tightbbox(renderer)
+        centred = [t for t in (ax.title, ax.xaxis.label) if t.get_visible() and t.get_text()]
+        widths = [t.get_window_extent(renderer).width for t in centred]
+        for text in centred:  # measured apart: they may reach over the labels beside them
+            text.set_visible(False)
+        tight = ax.get_tightbbox(renderer)
+        for text in centred:
+            text.set_visible(True)
         side = max([child.get_tightbbox(renderer).x1 - box.x1 for child in ax.child_axes], default=0.0)
         margins.append(Margins(
             max(0.0, box.x0 - tight.x0) / dpi, max(0.0, tight.x1 - box.x1) / dpi,
-            max(0.0, tight.y1 - box.y1) / dpi, max(0.0, box.y0 - tight.y0) / dpi, max(0.0, side) / dpi,
+            max(0.0, full.y1 - box.y1) / dpi, max(0.0, box.y0 - full.y0) / dpi, max(0.0, side) / dpi,
+            max(widths, default=0.0) / dpi,
         ))
-    bar_label = 0.0
+    bar_label = bar_below = 0.0
     if bar_axes is not None:
         box, tight = bar_axes.get_window_extent(renderer), bar_axes.get_tightbbox(renderer)
         bar_label = max(0.0, tight.x1 - box.x1) / dpi
+        bar_below = max(0.0, box.y0 - tight.y0) / dpi
     title_height = 0.0
     if title_text is not None:
         title_height = title_text.get_window_extent(renderer).height / dpi
-    return margins, bar_label, title_height
+    return margins, (bar_label, bar_below), title_height
 
 
 def _grid_height_units(drafts) -> float:
@@ -278,7 +330,7 @@ def _tracks(drafts, margins, unit, count: int, vertical: bool, gap: float):
             before, after = margin.top, margin.bottom
         else:
             start, span, size = draft.cell.col, draft.cell.colspan, draft.width_units * unit
-            before, after = margin.left, margin.right
+            before, after = margin.sides(size)
         if span == 1:
             lead[start] = max(lead[start], before)
             body[start] = max(body[start], size + after)
@@ -312,7 +364,7 @@ def _bar_left(boxes, margins, top: float, bottom: float) -> float:
         if tight_bottom <= top or tight_top >= bottom:
             continue
         inside = tight_top >= top - 1e-9
-        reach = max(reach, left + width + (margin.right if inside else margin.side))
+        reach = max(reach, left + width + (margin.sides(width)[1] if inside else margin.side))
     return reach
 
 
@@ -335,9 +387,10 @@ def _geometry(drafts, attempt: _Attempt, unit: float, spacing: Spacing,
         else:
             last = c + draft.cell.colspan - 1
             span = col_start[last] + col_lead[last] + col_body[last] - col_start[c]
-            left = col_start[c] + (span - (margin.left + w + margin.right)) / 2 + margin.left
+            before, after = margin.sides(w)
+            left = col_start[c] + (span - (before + w + after)) / 2 + before
         boxes.append((float(left), float(row_start[r] + row_lead[r]), w, h))
-    right = max(b[0] + b[2] + m.right for b, m in zip(boxes, margins))
+    right = max(b[0] + b[2] + m.sides(b[2])[1] for b, m in zip(boxes, margins))
     bottom = max(b[1] + b[3] + m.bottom for b, m in zip(boxes, margins))
     bar = None
     if attempt.bar_axes is not None:
@@ -348,6 +401,7 @@ def _geometry(drafts, attempt: _Attempt, unit: float, spacing: Spacing,
         bar_left = _bar_left(boxes, margins, bar_top, bar_bottom) + geometry.pad
         bar = (bar_left, bar_top, geometry.width, bar_bottom - bar_top)
         right = max(right, bar_left + geometry.width + attempt.bar_label)
+        bottom = max(bottom, bar_bottom + attempt.bar_below)
     return _Geometry(boxes, bar, right + spacing.pad, bottom + spacing.pad)
 
 
@@ -435,7 +489,9 @@ def _messages(notes: list, area: PrintArea) -> list[tuple[tuple, str]]:
     for key, note in values.items():
         out.append((key + ("enlarged_size",),
                     f"the scores of {note.dropped} of {note.total} enlarged cells do not fit at "
-                    f"{note.size:g} pt and are not shown (use enlarged_size: or width: text)"))
+                    f"{note.size:g} pt and are not shown (use "
+                    + ("enlarged_size: or width: text)" if area.page.columns == 2 and not area.spans_columns
+                       else "a larger enlarged_size:)")))
     return _merged(out)
 
 

@@ -36,6 +36,7 @@ class RegionsJob:
     region_linewidth: float
     region_alpha: float
     label_regions: bool
+    label_rotation: int = 45
 
     @property
     def grid(self) -> CellGrid:
@@ -45,8 +46,8 @@ class RegionsJob:
 def regions_job(
     matrix, x_labels, y_labels, *, boxes=(), n_regions=3, min_distance=2, expansion_threshold=0.9,
     merge_threshold=0.6, proximity_threshold=2, max_expansion_steps=3, region_color="orange",
-    region_linewidth=2.0, region_alpha=0.7, label_regions=False, title=None, xlabel=None,
-    ylabel=None, cmap="Blues", gamma=1.5,
+    region_linewidth=2.0, region_alpha=0.7, label_regions=False, label_rotation=45, title=None,
+    xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
 ) -> RegionsJob:
     """Validate the options and run the region kernel on ``matrix`` (query, key)."""
     data = inputs.matrix("matrix", matrix)
@@ -67,14 +68,14 @@ def regions_job(
         max_expansion_steps=inputs.positive("max_expansion_steps", max_expansion_steps, integer=True),
     )
     return RegionsJob(data, columns, rows, box_list, inputs.boxes(found, data.shape), scale, texts,
-                      color, linewidth, alpha, bool(label_regions))
+                      color, linewidth, alpha, bool(label_regions), inputs.rotation(label_rotation))
 
 
 def render_regions(
     matrix, x_labels, y_labels, *, boxes=(), n_regions=3, min_distance=2, expansion_threshold=0.9,
     merge_threshold=0.6, proximity_threshold=2, max_expansion_steps=3, region_color="orange",
-    region_linewidth=2.0, region_alpha=0.7, label_regions=False, title=None, xlabel=None,
-    ylabel=None, cmap="Blues", gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
+    region_linewidth=2.0, region_alpha=0.7, label_regions=False, label_rotation=45, title=None,
+    xlabel=None, ylabel=None, cmap="Blues", gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
     mathtext=False,
 ) -> Figure:
     """Draw ``matrix`` (query, key) with the key regions found by the region kernel.
@@ -91,7 +92,8 @@ def render_regions(
         expansion_threshold=expansion_threshold, merge_threshold=merge_threshold,
         proximity_threshold=proximity_threshold, max_expansion_steps=max_expansion_steps,
         region_color=region_color, region_linewidth=region_linewidth, region_alpha=region_alpha,
-        label_regions=label_regions, title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap, gamma=gamma,
+        label_regions=label_regions, label_rotation=label_rotation, title=title, xlabel=xlabel, ylabel=ylabel,
+        cmap=cmap, gamma=gamma,
     )
     return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
                        font=font, mathtext=mathtext)
@@ -121,7 +123,7 @@ def draw_regions(ax: Axes, job: RegionsJob, unit_pt: float | None = None, *,
     panel = draw_heatmap(
         ax, job.data, grid, scale or job.scale, plain_labels(job.columns), plain_labels(job.rows),
         unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2],
-        colorbar=colorbar, look=look,
+        rotation=job.label_rotation, rotatable=True, colorbar=colorbar, look=look,
     )
     draw_boxes(ax, grid, job.regions, color=job.region_color,
                linewidth=box_width(look, job.region_linewidth), alpha=job.region_alpha, zorder=10)

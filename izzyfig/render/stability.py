@@ -50,6 +50,7 @@ class StabilityJob:
     color_contrast_scale: float
     circle_scale: float
     max_circle_ratio: float
+    label_rotation: int = 90
 
     @property
     def grid(self) -> CellGrid:
@@ -59,7 +60,7 @@ class StabilityJob:
 def stability_job(
     runs, x_labels, y_labels, *, boxes=(), use_std_error=True, linecolor="white", linewidths=1.0,
     radial_resolution=100, use_white_center=False, color_contrast_scale=2.0, circle_scale=1.0,
-    max_circle_ratio=0.45, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
+    max_circle_ratio=0.45, label_rotation=90, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
 ) -> StabilityJob:
     """Validate the options and compute mean and error of ``runs`` (n, rows, cols)."""
     maps = inputs.stack("runs", runs, "runs")
@@ -78,14 +79,15 @@ def stability_job(
         color_contrast_scale=inputs.at_least("color_contrast_scale", color_contrast_scale, 0.0),
         circle_scale=inputs.positive("circle_scale", circle_scale),
         max_circle_ratio=inputs.within("max_circle_ratio", max_circle_ratio, 0.0, 0.5, low_open=True),
+        label_rotation=inputs.rotation(label_rotation),
     )
 
 
 def render_stability(
     runs, x_labels, y_labels, *, boxes=(), use_std_error=True, linecolor="white", linewidths=1.0,
     radial_resolution=100, use_white_center=False, color_contrast_scale=2.0, circle_scale=1.0,
-    max_circle_ratio=0.45, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
-    figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
+    max_circle_ratio=0.45, label_rotation=90, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
     mathtext=False,
 ) -> Figure:
     """Draw the stability of ``runs`` (n, query, key) across n >= 2 runs.
@@ -101,8 +103,8 @@ def render_stability(
         runs, x_labels, y_labels, boxes=boxes, use_std_error=use_std_error, linecolor=linecolor,
         linewidths=linewidths, radial_resolution=radial_resolution, use_white_center=use_white_center,
         color_contrast_scale=color_contrast_scale, circle_scale=circle_scale,
-        max_circle_ratio=max_circle_ratio, title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap,
-        gamma=gamma,
+        max_circle_ratio=max_circle_ratio, label_rotation=label_rotation, title=title, xlabel=xlabel,
+        ylabel=ylabel, cmap=cmap, gamma=gamma,
     )
     return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
                        font=font, mathtext=mathtext)
@@ -136,8 +138,9 @@ def draw_stability(ax: Axes, job: StabilityJob, unit_pt: float | None = None, *,
         job = replace(job, scale=scale)
     panel = draw_heatmap(
         ax, job.mean, grid, job.scale, plain_labels(job.columns), plain_labels(job.rows),
-        unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2], rotation=90,
-        linecolor=job.linecolor, linewidth=job.linewidths, colorbar=colorbar, look=look,
+        unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2],
+        rotation=job.label_rotation, rotatable=True, linecolor=job.linecolor, linewidth=job.linewidths,
+        colorbar=colorbar, look=look,
     )
     pixels = int(np.clip(round(unit_pt / 72 * PIXELS_PER_INCH), 4, job.radial_resolution))
     pixels = max(2, min(pixels, MAX_IMAGE_SIDE // max(job.mean.shape)))

@@ -412,6 +412,12 @@ class TableLensOptions(Strict):
     label_rotation: Literal[45, 90] = Field(45, description="x label angle (IzzyViz 'lean_more' = 90).")
 
 
+class LabelRotation(Strict):
+    """x label angle of the kinds without table-lens options (45 degrees, as in IzzyViz)."""
+
+    label_rotation: Literal[45, 90] = Field(45, description="x label angle; 90 fits more labels.")
+
+
 class CircleOptions(Strict):
     circle_scale: PositiveFloat = 1.0
     max_circle_ratio: Ratio = Field(0.45, description="Largest circle radius as a fraction of a cell.")
@@ -441,7 +447,7 @@ class CrossAttentionFigure(FigureBase, TableLensOptions, SourceFields, SelectFie
     )
 
 
-class ComparisonFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
+class ComparisonFigure(FigureBase, CircleOptions, LabelRotation, SourceFields, SelectFields):
     kind: Literal["comparison"]
     a: Selection = Field(description="Background map (overrides the figure's source/selection).")
     b: Selection = Field(description="Circle map (overrides the figure's source/selection).")
@@ -449,6 +455,7 @@ class ComparisonFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
 
 class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
     kind: Literal["stability"]
+    label_rotation: Literal[45, 90] = Field(90, description="x label angle (IzzyViz draws 90).")
     runs: Annotated[list[str], Field(min_length=2)] | None = Field(
         None, description="Checkpoint directories of independent runs (or use an array with a 'runs' axis)."
     )
@@ -460,7 +467,7 @@ class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
     color_contrast_scale: Annotated[float, Field(ge=0)] = 2.0
 
 
-class EvolutionFigure(FigureBase, SourceFields, SelectFields):
+class EvolutionFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     kind: Literal["evolution"]
     steps: Annotated[list[str], Field(min_length=2)] | None = Field(
         None, description="Checkpoint directories in training order (or an array with a 'steps' axis)."
@@ -475,7 +482,7 @@ class EvolutionFigure(FigureBase, SourceFields, SelectFields):
     normalize_sparklines: bool = False
 
 
-class RegionsFigure(FigureBase, SourceFields, SelectFields):
+class RegionsFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     kind: Literal["regions"]
     n_regions: PositiveInt = 3
     min_distance: NonNegInt = 2
