@@ -75,6 +75,8 @@ def _fixed_rc(font: str = "sans") -> dict:
             "image.resample": True,
         }
     )
+    if font == "cm":  # matplotlib asks for it with cmr10 (its minus sign comes from mathtext)
+        rc["axes.formatter.use_mathtext"] = True
     return rc
 
 

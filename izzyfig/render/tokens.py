@@ -26,6 +26,7 @@ from izzyfig.render.style import SCREEN_LOOK, Look
 
 TOP_CELL, SPECIAL, PLAIN, INTERVAL = 0, 1, 2, 3  # label priorities, most important first
 _LINE_GAP = 1.05  # labels need this many font sizes between their baselines
+_PAGE_LINE_GAP = 1.2  # on a page: the boxes of neighbouring labels (ascent + descent) never overlap
 _SCREEN_TICK_MIN = 5.0
 
 
@@ -129,10 +130,11 @@ def draw(
     # Tick marks only where labels skip tokens; next to every token they read as a "." token.
     x_size = tick_fontsize(unit_pt, x, look)
     y_size = tick_fontsize(unit_pt, y, look)
-    x_gap = _LINE_GAP * x_size / math.sin(math.radians(rotation)) / unit_pt
+    line_gap = _PAGE_LINE_GAP if look.on_page else _LINE_GAP
+    x_gap = line_gap * x_size / math.sin(math.radians(rotation)) / unit_pt
     x_keep = _chosen(grid.col_centers, x, x_gap, grid.width, unit_pt, x_size, "x", look,
                      rotatable and rotation == 45)
-    y_keep = _chosen(grid.row_centers, y, _LINE_GAP * y_size / unit_pt, grid.height, unit_pt, y_size, "y", look)
+    y_keep = _chosen(grid.row_centers, y, line_gap * y_size / unit_pt, grid.height, unit_pt, y_size, "y", look)
     tick = dict(width=0.6, color="0.4", pad=2.5)
     ax.tick_params(axis="x", length=2.0 if x.sparse or len(x_keep) < len(x.index) else 0.0, **tick)
     ax.tick_params(axis="y", length=2.0 if y.sparse or len(y_keep) < len(y.index) else 0.0, **tick)
