@@ -46,7 +46,8 @@ from izzyfig.render.tokens import LabelNote
 MEASURE_PAGE_IN = 20.0  # provisional margin around axes while text is measured
 MIN_UNIT_PT = 1.0  # cells smaller than this are no figure: the text took all the room
 _ATTEMPTS = 4
-_GROWTH = 1.02  # a fit this much bigger than the drawing is placed without drawing again
+_GROWTH = 1.05  # a fit this much bigger than the drawing is placed without drawing again
+_GROWTH_THINNED = 1.01  # ... unless labels were left out, which bigger cells may show
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ def compose(
         if fitted < unit * (1 - 1e-9):  # the drawing does not fit: draw it smaller
             unit = fitted
             continue
-        if fitted <= unit * _GROWTH or round_ == _ATTEMPTS - 1:
+        growth = _GROWTH if not attempt.look.notes else _GROWTH_THINNED
+        if fitted <= unit * growth or round_ == _ATTEMPTS - 1:
             unit = fitted  # bigger cells than drawn for: labels stay apart
             break
         unit = fitted  # much more room than drawn for: draw again, fewer labels left out
@@ -279,19 +281,20 @@ def _measure(fig, drafts, axes, bar_axes, title_text, unit, look):
     dpi = fig.dpi
     margins = []
     for ax in axes:
-        box, full = ax.get_window_extent(renderer), ax.get_tightbbox(renderer)
+        box, full = ax.get_window_extent(renderer), ax.get_tightbbox(renderer)  # also places the titles
         centred = [t for t in (ax.title, ax.xaxis.label) if t.get_visible() and t.get_text()]
-        widths = [t.get_window_extent(renderer).width for t in centred]
+        extents = [t.get_window_extent(renderer) for t in centred]
         for text in centred:  # measured apart: they may reach over the labels beside them
             text.set_visible(False)
-        tight = ax.get_tightbbox(renderer)
+        tight = ax.get_tightbbox(renderer) if centred else full
         for text in centred:
             text.set_visible(True)
+        top, bottom = full.y1, full.y0
         side = max([child.get_tightbbox(renderer).x1 - box.x1 for child in ax.child_axes], default=0.0)
         margins.append(Margins(
             max(0.0, box.x0 - tight.x0) / dpi, max(0.0, tight.x1 - box.x1) / dpi,
-            max(0.0, full.y1 - box.y1) / dpi, max(0.0, box.y0 - full.y0) / dpi, max(0.0, side) / dpi,
-            max(widths, default=0.0) / dpi,
+            max(0.0, top - box.y1) / dpi, max(0.0, box.y0 - bottom) / dpi, max(0.0, side) / dpi,
+            max([e.width for e in extents], default=0.0) / dpi,
         ))
     bar_label = bar_below = 0.0
     if bar_axes is not None:
