@@ -91,6 +91,10 @@ class KernelError(IzzyfigError):
     """Invalid input to a compiled kernel, or the kernel is not built."""
 
 
+class AnalysisError(IzzyfigError):
+    """Arrays or options that ``izzyfig.analysis`` cannot compute a statistic of."""
+
+
 class RenderError(IzzyfigError):
     """The arrays or options given to a renderer cannot be drawn."""
 

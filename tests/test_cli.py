@@ -45,7 +45,7 @@ def test_validate_reports_every_error_with_its_position_and_exits_1(tmp_path: Pa
     result = run(tmp_path, "validate", ".")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "a.yaml:8:5: figures.fig1.head: expected an integer, got 'eight'",
+        "a.yaml:8:5: figures.fig1.head: expected an integer, 'mean' or 'max', got 'eight'",
         "b.yaml:7:5: figures.fig2: unknown key 'top-n' (did you mean 'top_n'?)",
     ]
     assert "Traceback" not in result.stderr

@@ -61,7 +61,8 @@ def select_from_array(data: np.ndarray, layout: tuple[str, ...], selection: Atte
     -------
     ndarray
         ``(query, key)``, or ``(n, query, key)`` when the layout has a runs/steps axis.
-        A ``batch`` axis is read at index 0; ``heads`` without a chosen head is averaged.
+        A ``batch`` axis is read at index 0; ``heads`` without a head index is
+        aggregated (``head: max`` takes the maximum, otherwise the mean).
     """
     index, kept = [], []
     for axis in layout:
@@ -69,27 +70,34 @@ def select_from_array(data: np.ndarray, layout: tuple[str, ...], selection: Atte
             index.append(0)
         elif axis == "layers":
             index.append(selection.layer)
-        elif axis == "heads" and selection.head is not None:
+        elif axis == "heads" and isinstance(selection.head, int):
             index.append(selection.head)
         else:
             index.append(slice(None))
             kept.append(axis)
     out = data[tuple(index)]
     if "heads" in kept:
-        out = out.mean(axis=kept.index("heads"))
+        out = aggregate_heads(out, selection.head, kept.index("heads"))
     return np.ascontiguousarray(out)
 
 
 def select_from_layer(maps: np.ndarray, selection: AttentionSelection, stack: StackShape) -> np.ndarray:
     """One ``(query, key)`` map out of a layer's ``(heads, query, key)`` maps.
 
-    A ``kv_group`` averages the query heads that share that key/value head (grouped-
-    query models order query heads group by group); no head and no group averages all.
+    A head index picks that head. Otherwise the heads are aggregated (``head: max``
+    takes the maximum, ``head: mean`` or no head the mean): all of them, or with a
+    ``kv_group`` the query heads that share that key/value head (grouped-query models
+    order query heads group by group).
     """
-    if selection.head is not None:
+    if isinstance(selection.head, int):
         return np.ascontiguousarray(maps[selection.head])
     if selection.kv_group is not None:
         size = stack.heads_per_group
         start = selection.kv_group * size
-        return maps[start:start + size].mean(axis=0)
-    return maps.mean(axis=0)
+        maps = maps[start:start + size]
+    return aggregate_heads(maps, selection.head, 0)
+
+
+def aggregate_heads(maps: np.ndarray, how: str | None, axis: int) -> np.ndarray:
+    """``maps`` reduced over its heads ``axis``: ``"max"``, or the mean (``"mean"``/``None``)."""
+    return maps.max(axis=axis) if how == "max" else maps.mean(axis=axis)

@@ -1,28 +1,50 @@
-"""A figure's axes once its tokens are known: labels, sizes, boxes, and their checks.
+"""A figure's axes once its tokens are known: units, window, labels, boxes, and their checks.
 
-Everything here is pure and positioned: each check returns ``SpecProblem`` objects
-pointing at the spec, so a build can report all of them before any forward runs.
+Tokens (with the spec's labels) -> units (tokens, or words merged from pieces) ->
+window -> boxes: each step works on the cells of the one before, so boxes and
+detected regions are in the coordinates of what is drawn. Everything here is pure
+and positioned: each check returns ``SpecProblem`` objects pointing at the spec, so
+a build can report all of them before any forward runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
+import numpy as np
+
 from izzyfig.errors import SpecProblem
+from izzyfig.extract.cells import CellAxis, SpanProblem, cell_axis, hits_of, name_span
 from izzyfig.extract.tokens import TokenizedInput, TokenSequence
-from izzyfig.plan.jobs import AttentionSelection, BoxRef, FigureJob, Forward
+from izzyfig.plan.jobs import AttentionSelection, BoxRef, FigureJob, Forward, WindowRef
+from izzyfig.words import merge_groups
 
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), inclusive cells
-LIST_PREVIEW = 12
+# Kinds that draw one token axis for rows and columns.
+ONE_AXIS_KINDS = ("self-attention", "question-context")
 
 
 @dataclass(frozen=True)
 class FigureAxes:
-    """Rows attend to columns: ``y`` labels are the rows, ``x`` labels the columns."""
+    """Rows attend to columns: ``y`` is the rows, ``x`` the columns, as drawn.
 
-    x: TokenSequence
-    y: TokenSequence
+    ``question_end`` is the first context cell of a text pair, in the same cells.
+    """
+
+    x: CellAxis
+    y: CellAxis
     question_end: int | None
+
+    def cells(self, matrix) -> np.ndarray:
+        """A ``(..., query, key)`` map over the model's tokens -> the drawn cells.
+
+        Word units merge pieces (sum over a word's columns, mean over its rows, see
+        ``izzyfig.words``); a window then keeps its rows and columns.
+        """
+        x, y = self.x, self.y
+        if y.words is not None:
+            matrix = merge_groups(matrix, y.words, x.words)
+        return np.ascontiguousarray(matrix[..., y.start:y.start + len(y), x.start:x.start + len(x)])
 
 
 def selection_axes(selection: AttentionSelection,
@@ -40,7 +62,8 @@ def _numbered(size: int) -> TokenSequence:
 
 
 def figure_axes(job: FigureJob, tokens: Mapping[str, TokenizedInput]) -> tuple[FigureAxes, list[SpecProblem]]:
-    """The figure's axes (first selection's tokens, spec labels on top) and problems."""
+    """The figure's axes (first selection's tokens, spec labels on top, in the
+    figure's units and window) and the problems found on the way."""
     first = job.selections[0]
     rows, cols = selection_axes(first, tokens)
     problems = _shape_problems(job, tokens, (len(rows), len(cols)))
@@ -50,7 +73,13 @@ def figure_axes(job: FigureJob, tokens: Mapping[str, TokenizedInput]) -> tuple[F
     if question_end is not None and not 0 < question_end < len(rows):
         problems.append(SpecProblem(job.position, f"{job.path}.question_end",
                                     f"{question_end} does not split the {len(rows)} tokens in two"))
-    return FigureAxes(x, y, question_end), problems
+        question_end = None
+    axes = FigureAxes(cell_axis(x, job.units), cell_axis(y, job.units), question_end)
+    if question_end is not None and job.units == "words":
+        axes = _word_split(job, axes, problems)
+    if job.window is not None:
+        axes = _windowed(job, job.window, axes, problems)
+    return axes, problems
 
 
 def _shape_problems(job: FigureJob, tokens, size: tuple[int, int]) -> list[SpecProblem]:
@@ -69,7 +98,101 @@ def _override(job: FigureJob, seq: TokenSequence, labels, field: str, problems: 
         problems.append(SpecProblem(job.position, f"{job.path}.{field}",
                                     f"{len(labels)} labels for an axis of {len(seq)} tokens"))
         return seq
-    return TokenSequence(seq.raw if isinstance(job.selections[0].input, Forward) else tuple(labels), tuple(labels))
+    if isinstance(job.selections[0].input, Forward):  # the tokenizer's words, the spec's labels
+        return TokenSequence(seq.raw, tuple(labels), seq.words)
+    return TokenSequence(tuple(labels), tuple(labels))
+
+
+def _word_split(job: FigureJob, axes: FigureAxes, problems: list) -> FigureAxes:
+    """The question split in word cells; it must fall between two words."""
+    split = axes.question_end
+    cell = next(i for i, (first, last) in enumerate(axes.y.pieces) if first <= split <= last)
+    first, last = axes.y.pieces[cell]
+    if first != split:
+        problems.append(SpecProblem(job.position, f"{job.path}.question_end",
+                                    f"{split} splits the word '{axes.y.cells.labels[cell]}' (tokens "
+                                    f"{first}-{last}); in word units the split must fall between words"))
+        return replace(axes, question_end=None)
+    return replace(axes, question_end=cell)
+
+
+# ----------------------------------------------------------------------------- windows
+def _windowed(job: FigureJob, window: WindowRef, axes: FigureAxes, problems: list) -> FigureAxes:
+    """``axes`` cut to the window; problems for bounds that do not resolve.
+
+    Figures that draw one token axis take a side left out from the other side and
+    need both sides to cover the same cells; a question-context window must hold
+    both sides of the split.
+    """
+    rows, cols = window.rows, window.cols
+    spans, known = {}, len(problems)
+    for side, bounds, axis, at in (("rows", rows, axes.y, window.rows_at), ("cols", cols, axes.x, window.cols_at)):
+        try:
+            spans[side] = window_span(bounds, axis, side) if bounds else None
+        except SpanProblem as problem:
+            problems.append(SpecProblem(at, f"{window.path}.{side}", str(problem)))
+    if len(problems) > known:
+        return axes
+    if job.kind in ONE_AXIS_KINDS:  # one token axis: a side left out is the other side
+        spans["rows"], spans["cols"] = spans["rows"] or spans["cols"], spans["cols"] or spans["rows"]
+        rows, cols = rows or cols, cols or rows
+    top, bottom = spans["rows"] or (0, len(axes.y) - 1)
+    left, right = spans["cols"] or (0, len(axes.x) - 1)
+    if job.kind in ONE_AXIS_KINDS and (top, bottom) != (left, right):
+        problems.append(SpecProblem(window.rows_at, window.path,
+                                    f"a {job.kind} figure shows the same cells on both axes, but rows "
+                                    f"{_side(rows)} cover cells {top}-{bottom} and cols {_side(cols)} cells "
+                                    f"{left}-{right}; give both the same range (kind: regions draws any rectangle)"))
+        return axes
+    split = _window_split(job, window, axes, top, bottom, problems)
+    return FigureAxes(axes.x.window(left, right), axes.y.window(top, bottom), split)
+
+
+def _window_split(job: FigureJob, window: WindowRef, axes: FigureAxes, top: int, bottom: int,
+                  problems: list) -> int | None:
+    """The question split in window cells; a question-context window must contain it."""
+    split = axes.question_end
+    if split is not None and top < split <= bottom:
+        return split - top
+    if job.kind == "question-context" and split is not None:
+        problems.append(SpecProblem(
+            window.rows_at, window.path,
+            f"a question-context window must show both the question and the context, but cells "
+            f"{top}-{bottom} lie on one side of the split (the context starts at cell {split}, "
+            f"'{axes.y.cells.labels[split]}')"))
+    return None
+
+
+def window_span(bounds: tuple, axis: CellAxis, side: str) -> tuple[int, int]:
+    """Inclusive cells of one window side; bounds are indices or token strings.
+
+    A string start is the first cell of its first occurrence; a string end the last
+    cell of its first occurrence at or after the start.
+    """
+    what = side[:-1].replace("col", "column")
+    first, last = bounds
+    size = len(axis)
+    for bound in (first, last):
+        if isinstance(bound, int) and bound >= size:
+            raise SpanProblem(f"{_side(bounds)} reaches past the last of the {size} {side} (index {size - 1})")
+    if isinstance(first, str):
+        first = hits_of(first, axis, what)[0][0]
+    if isinstance(last, str):
+        last = next((end for start, end in hits_of(last, axis, what) if start >= first), None)
+        if last is None:
+            raise SpanProblem(f"no {what} token '{bounds[1]}' at or after {_where(bounds[0], first, what)}")
+    if last < first:
+        raise SpanProblem(f"{_side(bounds)} is inverted: {_where(bounds[0], first, what)} comes after "
+                          f"{_where(bounds[1], last, what)}")
+    return first, last
+
+
+def _side(bounds) -> str:
+    return "[" + ", ".join(str(b) for b in bounds) + "]"
+
+
+def _where(bound, cell: int, what: str) -> str:
+    return f"'{bound}' ({what} {cell})" if isinstance(bound, str) else f"{what} {cell}"
 
 
 def length_problems(job: FigureJob, tokens: Mapping[str, TokenizedInput]) -> list[SpecProblem]:
@@ -92,55 +215,24 @@ def length_problems(job: FigureJob, tokens: Mapping[str, TokenizedInput]) -> lis
 
 # ----------------------------------------------------------------------------- boxes
 def resolve_boxes(job: FigureJob, axes: FigureAxes) -> tuple[tuple[Box, ...], list[SpecProblem]]:
-    """Each box as inclusive ``(top, left, bottom, right)`` cells, or its problem."""
+    """Each box as inclusive ``(top, left, bottom, right)`` cells of ``axes``, or its problem."""
     boxes, problems = [], []
     for box in job.boxes:
         try:
             boxes.append(_resolve(box, axes))
-        except BoxProblem as problem:
+        except SpanProblem as problem:
             problems.append(SpecProblem(box.position, box.path, str(problem)))
     return tuple(boxes), problems
-
-
-class BoxProblem(Exception):
-    pass
 
 
 def _resolve(box: BoxRef, axes: FigureAxes) -> Box:
     if box.rows is not None:
         (top, bottom), (left, right) = box.rows, box.cols
+        shape = f"{len(axes.y)} x {len(axes.x)} " + ("window" if axes.x.windowed or axes.y.windowed else "matrix")
         for name, (first, last), size in (("rows", box.rows, len(axes.y)), ("cols", box.cols, len(axes.x))):
             if last >= size:
-                raise BoxProblem(f"{name} [{first}, {last}] reach past the {size} {name} of the "
-                                 f"{len(axes.y)} x {len(axes.x)} matrix")
+                raise SpanProblem(f"{name} [{first}, {last}] reach past the {size} {name} of the {shape}")
         return top, left, bottom, right
-    top, bottom = _token_span(box.row_tokens, axes.y, box.occurrence, "row")
-    left, right = _token_span(box.col_tokens, axes.x, box.occurrence, "column")
+    top, bottom = name_span(box.row_tokens, axes.y, box.occurrence, "row")
+    left, right = name_span(box.col_tokens, axes.x, box.occurrence, "column")
     return top, left, bottom, right
-
-
-def _token_span(pair: tuple[str, str], seq: TokenSequence, occurrence: str, axis: str) -> tuple[int, int]:
-    """Indices of the first and last token of a span, in order along the axis."""
-    start_token, end_token = pair
-    starts, ends = _hits(start_token, seq), _hits(end_token, seq)
-    for token, hits in ((start_token, starts), (end_token, ends)):
-        if not hits:
-            raise BoxProblem(f"token '{token}' is not among the {axis} tokens ({_preview(seq.labels)})")
-    if occurrence == "first":
-        start = starts[0]
-        end = next((i for i in ends if i >= start), None)
-    else:
-        end = ends[-1]
-        start = next((i for i in reversed(starts) if i <= end), None)
-    if start is None or end is None:
-        raise BoxProblem(f"no {axis} token '{end_token}' at or after '{start_token}'")
-    return start, end
-
-
-def _hits(token: str, seq: TokenSequence) -> list[int]:
-    return [i for i, (raw, label) in enumerate(zip(seq.raw, seq.labels)) if token in (raw, label)]
-
-
-def _preview(labels: tuple[str, ...]) -> str:
-    shown = ", ".join(labels[:LIST_PREVIEW])
-    return shown + (", ..." if len(labels) > LIST_PREVIEW else "")

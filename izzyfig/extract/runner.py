@@ -1,9 +1,11 @@
 """The model runner: the only module that imports torch and transformers, and lazily.
 
-Models load from local directories only (the planner resolved aliases and hub ids),
-always with ``attn_implementation="eager"`` -- transformers 5's default ``sdpa``
-returns no attention weights -- then ``eval()``, and run seeded under
-``torch.inference_mode()``. ``trust_remote_code`` stays off unless the user asks.
+Models load from local directories only (the planner resolved aliases and hub ids;
+a GGUF file is converted once into a directory under ``models_dir``, see
+``izzyfig/extract/gguf.py``), always with ``attn_implementation="eager"`` --
+transformers 5's default ``sdpa`` returns no attention weights -- then ``eval()``, and
+run seeded under ``torch.inference_mode()``. ``trust_remote_code`` stays off unless
+the user asks.
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from izzyfig.errors import ExtractError
-from izzyfig.extract.tokens import TokenizedInput, TokenSequence, clean_label
+from izzyfig.extract.tokens import TokenizedInput, TokenSequence, encoding_word_ids, token_sequence
 from izzyfig.plan.jobs import Forward, ModelLoad
 
 SEED = 0
+DEFAULT_MODELS_DIR = Path(".izzyfig/cache/models")
 OUTPUT_FIELDS = {
     "self": "attentions",
     "encoder": "encoder_attentions",
@@ -72,8 +75,10 @@ class Encoded:
 class ModelRunner:
     """Loads one model at a time and runs forwards on it, counting both."""
 
-    def __init__(self, *, trust_remote_code: bool = False):
+    def __init__(self, *, trust_remote_code: bool = False, models_dir: Path = DEFAULT_MODELS_DIR):
         self.trust_remote_code = trust_remote_code
+        self.models_dir = Path(models_dir)
+        self._directories: dict[str, str] = {}
         self.loads = 0
         self.forwards = 0
         self._tokenizers: dict[str, Any] = {}
@@ -87,9 +92,10 @@ class ModelRunner:
     def _tokenizer(self, model: ModelLoad):
         if model.ref not in self._tokenizers:
             _, transformers = import_torch()
+            folder = self.directory(model)
             try:
                 self._tokenizers[model.ref] = transformers.AutoTokenizer.from_pretrained(
-                    model.ref, trust_remote_code=self.trust_remote_code, local_files_only=True
+                    folder, trust_remote_code=self.trust_remote_code, local_files_only=True
                 )
             except Exception as error:  # transformers raises many types for a bad directory
                 raise load_error("the tokenizer of model", model, error) from error
@@ -108,25 +114,34 @@ class ModelRunner:
             encoding = tokenizer(forward.text or forward.source)
         inputs = {name: list(encoding[name]) for name in ("input_ids", "token_type_ids") if name in encoding}
         if forward.target is not None:
-            labels = list(tokenizer(text_target=forward.target)["input_ids"])
+            target = tokenizer(text_target=forward.target)
+            labels = list(target["input_ids"])
             start = decoder_start_token(Path(forward.model.ref))
             inputs["decoder_input_ids"] = [start] + labels[:-1]  # teacher forcing: shift right
-            decoder = self._sequence(tokenizer, inputs["decoder_input_ids"])
-        tokens = TokenizedInput(self._sequence(tokenizer, inputs["input_ids"]), decoder, question_end)
+            words = encoding_word_ids(target)
+            decoder = self._sequence(tokenizer, inputs["decoder_input_ids"], words and [None] + words[:-1])
+        tokens = TokenizedInput(self._sequence(tokenizer, inputs["input_ids"], encoding_word_ids(encoding)),
+                                decoder, question_end)
         self._encoded[forward.key] = Encoded(inputs, tokens)
         return self._encoded[forward.key]
 
     @staticmethod
-    def _sequence(tokenizer, ids: list[int]) -> TokenSequence:
-        raw = tuple(tokenizer.convert_ids_to_tokens(ids))
-        special = set(tokenizer.all_special_tokens)
-        labels = tuple(
-            token if token in special else clean_label(tokenizer.convert_tokens_to_string([token]), token)
-            for token in raw
-        )
-        return TokenSequence(raw, labels)
+    def _sequence(tokenizer, ids: list[int], word_ids) -> TokenSequence:
+        raw = tokenizer.convert_ids_to_tokens(ids)
+        return token_sequence(raw, tokenizer.convert_tokens_to_string, set(tokenizer.all_special_tokens), word_ids)
 
     # -- models --------------------------------------------------------------------------
+    def directory(self, load: ModelLoad) -> str:
+        """The directory to load ``load`` from: its own, or the conversion of its GGUF file."""
+        if not load.ref.lower().endswith(".gguf"):
+            return load.ref
+        if load.ref not in self._directories:
+            from izzyfig.extract.gguf import converted_model
+
+            converted = converted_model(Path(load.ref), load.fingerprint, self.models_dir)
+            self._directories[load.ref] = str(converted)
+        return self._directories[load.ref]
+
     def load(self, load: ModelLoad):
         """The loaded model of ``load``, loading it (and dropping the previous one) if needed."""
         if self._loaded is not None and self._loaded[0] == load:
@@ -134,10 +149,11 @@ class ModelRunner:
         self.release()
         torch, transformers = import_torch()
         _check_device(torch, load.device)
+        folder = self.directory(load)
         torch.manual_seed(SEED)  # weights missing from a checkpoint are initialised seeded
         try:
             model = transformers.AutoModel.from_pretrained(
-                load.ref,
+                folder,
                 attn_implementation="eager",
                 dtype=getattr(torch, load.dtype),
                 trust_remote_code=self.trust_remote_code,

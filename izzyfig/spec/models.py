@@ -18,7 +18,9 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -205,11 +207,93 @@ class SourceFields(Strict):
         return value
 
 
+# ----------------------------------------------------------------- heads, units, windows
+HEAD_AGGREGATES = ("mean", "max")
+
+
+def _head_choice(value: Any) -> int | str:
+    if (isinstance(value, int) and not isinstance(value, bool)) or value in HEAD_AGGREGATES:
+        return value
+    raise ValueError(f"expected an integer, 'mean' or 'max', got {_shown(value)}")
+
+
+def _window_bound(value: Any) -> int | str:
+    if (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (isinstance(value, str) and value):
+        return value
+    raise ValueError(f"expected a token index (an integer >= 0) or a token string, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    from izzyfig.spec.messages import describe  # messages imports this module
+
+    return "an empty string" if value == "" else describe(value)
+
+
+# ``head``: an index, or how to aggregate the heads (of a ``kv_group`` if one is given).
+HeadChoice = Annotated[
+    Union[int, str],
+    PlainValidator(_head_choice),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"enum": list(HEAD_AGGREGATES)}]}),
+]
+WindowBound = Annotated[
+    Union[int, str],
+    PlainValidator(_window_bound),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}]}),
+]
+WindowRange = Annotated[list[WindowBound], Field(min_length=2, max_length=2)]
+
+
+class Window(Strict):
+    """A contiguous part of the map: first and last row/column, inclusive.
+
+    Bounds are cell indices or token strings (the first occurrence; resolved like a
+    token box, in the figure's units). A side left out is the whole axis, except in
+    self-attention and question-context figures, which show one token axis: there it
+    is the other side.
+    """
+
+    rows: WindowRange | None = Field(None, description="First and last row (index or token), inclusive.")
+    cols: WindowRange | None = Field(None, description="First and last column (index or token), inclusive.")
+
+    @model_validator(mode="after")
+    def _given_and_ordered(self) -> Window:
+        if self.rows is None and self.cols is None:
+            raise ValueError("a window needs 'rows', 'cols' or both")
+        for name in ("rows", "cols"):
+            bounds = getattr(self, name)
+            if bounds and all(isinstance(b, int) for b in bounds) and bounds[0] > bounds[1]:
+                raise ValueError(f"inverted window: {name} [{bounds[0]}, {bounds[1]}] must have first <= last")
+        return self
+
+
+class ViewFields(Strict):
+    """Which cells a figure shows: token or word units, and an optional window.
+
+    Both act on the selected map before it is drawn (attention is always computed on
+    the whole input), the same way on every map of a figure.
+    """
+
+    VIEW_KEYS: ClassVar[tuple[str, ...]] = ("units", "window")
+
+    units: Literal["tokens", "words"] = Field(
+        "tokens",
+        description="'words' merges word pieces into words: attention to a word is the sum over its "
+        "pieces, from a word the mean over its pieces (Clark et al., 2019).",
+    )
+    window: Window | None = Field(
+        None, description="Show only rows/cols [first, last] of a long input (indices or tokens)."
+    )
+
+
 class SelectFields(Strict):
     """Which map to take from the model's (or array's) attentions."""
 
     layer: int | None = Field(None, description="Layer index; negative counts from the end.")
-    head: int | None = Field(None, description="Head index; negative counts from the end.")
+    head: HeadChoice | None = Field(
+        None,
+        description="Head index (negative counts from the end), or 'mean'/'max' over the heads "
+        "(over the kv_group's heads if one is given); default: the mean.",
+    )
     kv_group: int | None = Field(
         None, description="Grouped-query models: average the query heads sharing this key/value head."
     )
@@ -221,8 +305,9 @@ class SelectFields(Strict):
 
     @model_validator(mode="after")
     def _head_or_group(self) -> SelectFields:
-        if self.head is not None and self.kv_group is not None:
-            raise ValueError("give either 'head' or 'kv_group', not both")
+        if isinstance(self.head, int) and self.kv_group is not None:
+            raise ValueError("give either a 'head' index or 'kv_group', not both "
+                             "('head: mean' or 'head: max' aggregate the group's heads)")
         return self
 
 
@@ -346,7 +431,7 @@ def _check_mathtext(value, info):
 
 
 # --------------------------------------------------------------------------- options
-class FigureBase(PrintOptions):
+class FigureBase(PrintOptions, ViewFields):
     """Options every figure kind has."""
 
     NON_RENDER_KEYS: ClassVar[frozenset[str]] = frozenset({"kind", "output", "caption"}) | PrintOptions.LATEX_KEYS
@@ -394,6 +479,7 @@ class FigureBase(PrintOptions):
     def render_options(self) -> dict[str, Any]:
         """Keyword arguments for the matching ``izzyfig.render`` function."""
         skip = self.NON_RENDER_KEYS | set(SourceFields.model_fields) | set(SelectFields.model_fields)
+        skip |= set(ViewFields.VIEW_KEYS)
         skip |= {"a", "b", "runs", "steps", "boxes", "question_end"}
         return {k: getattr(self, k) for k in type(self).model_fields if k not in skip}
 
@@ -578,6 +664,7 @@ class PanelsFigure(FigureBase, SourceFields, SelectFields):
         own = set(panel.model_fields_set)
         fields = type(panel).model_fields
         shared = set(SourceFields.model_fields) | set(SelectFields.model_fields) | set(INHERITED_RENDER_KEYS)
+        shared |= set(ViewFields.VIEW_KEYS)
         if own & set(SourceFields.SOURCE_KEYS):  # a panel naming its own source takes none of ours
             shared -= set(SourceFields.SOURCE_KEYS)
         if own & {"head", "kv_group"}:

@@ -74,7 +74,26 @@ CASES = {
         "specs/paper.yaml:2:1: unknown key 'figure' (did you mean 'figures'?)",
     ),
     "figure not a mapping": (spec("f: 3\n"), "specs/paper.yaml:3:3: figures.f: expected a mapping of figure keys, got 3"),
-    "wrong type int": (fig("head: eight\n"), "specs/paper.yaml:5:5: figures.f.head: expected an integer, got 'eight'"),
+    "wrong type int": (fig("layer: eight\n"), "specs/paper.yaml:5:5: figures.f.layer: expected an integer, got 'eight'"),
+    "head neither index nor aggregate": (
+        fig("head: eight\n"), "specs/paper.yaml:5:5: figures.f.head: expected an integer, 'mean' or 'max', got 'eight'"
+    ),
+    "head index with kv_group": (
+        fig("head: 1\nkv_group: 0\n"),
+        "specs/paper.yaml:3:3: figures.f: give either a 'head' index or 'kv_group', not both "
+        "('head: mean' or 'head: max' aggregate the group's heads)",
+    ),
+    "window side is neither index nor token": (
+        fig("window: {rows: [0, -3]}\n"),
+        "specs/paper.yaml:5:24: figures.f.window.rows[1]: expected a token index (an integer >= 0) "
+        "or a token string, got -3",
+    ),
+    "inverted window": (
+        fig("window: {cols: [4, 2]}\n"),
+        "specs/paper.yaml:5:5: figures.f.window: inverted window: cols [4, 2] must have first <= last",
+    ),
+    "empty window": (fig("window: {}\n"), "specs/paper.yaml:5:5: figures.f.window: a window needs 'rows', 'cols' or both"),
+    "unknown units": (fig("units: pieces\n"), "specs/paper.yaml:5:5: figures.f.units: expected 'tokens' or 'words', got 'pieces'"),
     "wrong type float for int": (fig("layer: 1.5\n"), "specs/paper.yaml:5:5: figures.f.layer: expected an integer, got 1.5"),
     "wrong type bool": (
         fig("auto_regions: maybe\n"),
@@ -280,7 +299,7 @@ def test_all_problems_are_reported_sorted() -> None:
     with pytest.raises(SpecError) as caught:
         load_spec_text(text, NAME)
     assert str(caught.value).splitlines() == [
-        "specs/paper.yaml:5:5: figures.f.head: expected an integer, got 'eight'",
+        "specs/paper.yaml:5:5: figures.f.head: expected an integer, 'mean' or 'max', got 'eight'",
         "specs/paper.yaml:6:5: figures.f: unknown key 'top-n' (did you mean 'top_n'?)",
         "specs/paper.yaml:7:5: figures.f.gamma: must be greater than 0, got 0",
     ]
