@@ -169,3 +169,19 @@ def make_look(area: PrintArea | None, font: str, mathtext: bool, texts=()) -> Lo
             if problem:
                 raise RenderError(f"{name}: {problem}")
     return Look.make(area, font, bool(mathtext))
+
+
+def job_plan(job, draw_job: Callable, shape: tuple[int, int], texts) -> KindPlan:
+    """The plan of a kind validated into a ``job`` (``columns``, ``rows``, ``grid``, ``scale``)
+    and drawn by ``draw_job(ax, job, unit_pt, scale=, colorbar=, look=)``: stability, regions."""
+    x, y = plain_labels(job.columns), plain_labels(job.rows)
+    grid = job.grid
+
+    def panels(scale: ColorScale, own_colorbar: bool) -> list[layout.PanelDraft]:
+        def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
+            return draw_job(ax, job, unit_pt, scale=scale, colorbar=own_colorbar, look=look)
+
+        return [layout.PanelDraft(grid.width, grid.height, draw,
+                                  axes_id=layout.axes_id(grid, job.columns, job.rows))]
+
+    return KindPlan(job.scale, max(shape), not (x.sparse or y.sparse), panels, texts=texts)

@@ -12,9 +12,10 @@ from izzyfig.render.boxes import box_width, draw_boxes
 from izzyfig.render.cells import ColorScale
 from izzyfig.render.detect import detect_regions
 from izzyfig.render.grid import CellGrid
-from izzyfig.render.heatmap import KindPlan, Panel, axes_unit_pt, draw_heatmap, figure_scale, plain_labels
+from izzyfig.render.heatmap import (
+    KindPlan, Panel, axes_unit_pt, draw_heatmap, figure_scale, job_plan, plain_labels,
+)
 from izzyfig.render.inputs import Box
-from izzyfig.render.layout import PanelDraft, axes_id
 from izzyfig.render.lens import axis_texts
 from izzyfig.render.style import SCREEN_LOOK, Look
 
@@ -102,17 +103,8 @@ def render_regions(
 def regions_plan(matrix, x_labels, y_labels, **options) -> KindPlan:
     """Validated inputs of ``render_regions`` (keywords as there) and how to draw its panel."""
     job = regions_job(matrix, x_labels, y_labels, **options)
-    x, y = plain_labels(job.columns), plain_labels(job.rows)
-    grid = job.grid
-
-    def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
-        def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
-            return draw_regions(ax, job, unit_pt, scale=scale, colorbar=own_colorbar, look=look)
-
-        return [PanelDraft(grid.width, grid.height, draw, axes_id=axes_id(grid, job.columns, job.rows))]
-
     texts = tuple((name, options.get(name)) for name in ("title", "xlabel", "ylabel"))
-    return KindPlan(job.scale, max(job.data.shape), not (x.sparse or y.sparse), panels, texts=texts)
+    return job_plan(job, draw_regions, job.data.shape, texts)
 
 
 def draw_regions(ax: Axes, job: RegionsJob, unit_pt: float | None = None, *,

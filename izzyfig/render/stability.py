@@ -19,9 +19,10 @@ from izzyfig.render import inputs, style
 from izzyfig.render.boxes import box_width, draw_boxes
 from izzyfig.render.cells import ColorScale
 from izzyfig.render.grid import CellGrid
-from izzyfig.render.heatmap import KindPlan, Panel, axes_unit_pt, draw_heatmap, figure_scale, plain_labels
+from izzyfig.render.heatmap import (
+    KindPlan, Panel, axes_unit_pt, draw_heatmap, figure_scale, job_plan, plain_labels,
+)
 from izzyfig.render.inputs import Box
-from izzyfig.render.layout import PanelDraft, axes_id
 from izzyfig.render.lens import axis_texts
 from izzyfig.render.style import SCREEN_LOOK, Look
 
@@ -113,17 +114,8 @@ def render_stability(
 def stability_plan(runs, x_labels, y_labels, **options) -> KindPlan:
     """Validated inputs of ``render_stability`` (keywords as there) and how to draw its panel."""
     job = stability_job(runs, x_labels, y_labels, **options)
-    x, y = plain_labels(job.columns), plain_labels(job.rows)
-    grid = job.grid
-
-    def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
-        def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
-            return draw_stability(ax, job, unit_pt, scale=scale, colorbar=own_colorbar, look=look)
-
-        return [PanelDraft(grid.width, grid.height, draw, axes_id=axes_id(grid, job.columns, job.rows))]
-
     texts = tuple((name, options.get(name)) for name in ("title", "xlabel", "ylabel"))
-    return KindPlan(job.scale, max(job.mean.shape), not (x.sparse or y.sparse), panels, texts=texts)
+    return job_plan(job, draw_stability, job.mean.shape, texts)
 
 
 def draw_stability(ax: Axes, job: StabilityJob, unit_pt: float | None = None, *,
