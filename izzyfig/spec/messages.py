@@ -19,6 +19,7 @@ from izzyfig.spec.models import BOX_FORMS, CELL_BOX_KEYS, PANEL_CLASSES, TOKEN_B
 BOX_TAGS = tuple(BOX_FORMS)
 # Union tags pydantic puts after a list index: the form of a box, the kind of a panel.
 _TAGS = {"boxes": BOX_TAGS, "panels": tuple(PANEL_CLASSES)}
+_FIELD_TAGS = {"page": ("name", "mapping")}  # tags right after a field's name
 _TYPE_WORDS = {
     "int": "an integer",
     "float": "a number",
@@ -129,6 +130,7 @@ def _strip_box_tags(loc: tuple) -> tuple:
         part
         for i, part in enumerate(loc)
         if not (i >= 2 and isinstance(loc[i - 1], int) and part in _TAGS.get(loc[i - 2], ()))
+        and not (i >= 1 and part in _FIELD_TAGS.get(loc[i - 1], ()))
     )
 
 
@@ -161,6 +163,7 @@ def model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
             return None
         if len(models) == 1:
             model = models[0]
+            choices = {tag: model for tag in _FIELD_TAGS.get(part, ())}
         elif set(models) == set(BOX_FORMS.values()):
             choices = BOX_FORMS
         elif set(models) == set(PANEL_CLASSES.values()):

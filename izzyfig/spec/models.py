@@ -344,6 +344,15 @@ class PageSpec(Strict):
         return self
 
 
+def _page_form(value: Any) -> str:
+    return "mapping" if isinstance(value, (dict, PageSpec)) else "name"
+
+
+PageChoice = Annotated[
+    Union[Annotated[str, Tag("name")], Annotated[PageSpec, Tag("mapping")]], Discriminator(_page_form)
+]
+
+
 class PrintOptions(Strict):
     """How a figure fits the paper: page geometry, size, fonts, LaTeX float and captions."""
 
@@ -353,7 +362,7 @@ class PrintOptions(Strict):
     mathtext: bool = Field(
         False, description="Parse '$...$' in titles and labels as mathtext (default: drawn literally)."
     )
-    page: str | PageSpec | None = Field(
+    page: PageChoice | None = Field(
         None,
         description="Venue preset (" + ", ".join(page_geometry.PRESETS) + ") or a mapping with "
         "columnwidth, textwidth, textheight, fontsize, columns. Draws the figure at its printed size.",
@@ -623,7 +632,8 @@ class PanelsFigure(FigureBase, SourceFields, SelectFields):
     kind: Literal["panels"]
     panel: dict[str, Any] = Field(
         default_factory=dict,
-        description="Keys applied to every panel that does not set them, e.g. {kind: regions, top_n: 0}.",
+        description="Keys applied to every panel whose kind accepts them and that does not set them, "
+        "e.g. {kind: regions, top_n: 0}.",
     )
     panels: Annotated[list[Panel], Field(min_length=1, max_length=64)] = Field(
         description="The panels, in reading order; each a figure mapping (kind defaults to self-attention)."
@@ -644,7 +654,13 @@ class PanelsFigure(FigureBase, SourceFields, SelectFields):
         if not isinstance(data, dict) or not isinstance(data.get("panels"), list):
             return data
         shared = data.get("panel") if isinstance(data.get("panel"), dict) else {}
-        panels = [{"kind": "self-attention", **shared, **p} if isinstance(p, dict) else p for p in data["panels"]]
+        panels = []
+        for panel in data["panels"]:
+            if isinstance(panel, dict):
+                kind = panel.get("kind", shared.get("kind", "self-attention"))
+                accepted = PANEL_CLASSES[kind].model_fields if kind in PANEL_CLASSES else shared
+                panel = {"kind": kind, **{k: v for k, v in shared.items() if k in accepted}, **panel}
+            panels.append(panel)
         return {**data, "panels": panels}
 
     @field_validator("panels")

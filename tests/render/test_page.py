@@ -251,3 +251,94 @@ def test_question_context_on_text_width_puts_the_whole_map_beside_the_blocks():
     assert boxes["All → All"].x0 > boxes["A → B"].x1 and boxes["All → All"].x0 > boxes["B → B"].x1
     assert boxes["B → A"].y1 < boxes["A → A"].y0
     assert fig.get_size_inches()[1] < fig.get_size_inches()[0] / 1.2  # a wide figure, not a tower
+
+
+# --------------------------------------------------------------------------- specs and builds
+from izzyfig.errors import SpecError  # noqa: E402
+from izzyfig.spec.loader import load_spec_text  # noqa: E402
+
+
+def spec_problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, "specs/paper.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+FIGURE = "version: 1\nfigures:\n  f:\n    kind: self-attention\n    model: minilm\n    text: a b\n"
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("    width: text\n", "specs/paper.yaml:3:3: figures.f: 'width' needs a 'page' (a preset such as 'acl', or a mapping)"),
+    ("    page: acm\n", "specs/paper.yaml:7:5: figures.f.page: unknown page 'acm' (presets: acl, icml, neurips, "
+     "iclr, aaai, cvpr, jmlr, tmlr, article, beamer; or give a mapping with columnwidth, textwidth, textheight, "
+     "fontsize, columns)"),
+    ("    page: acl\n    width: 8\n", "specs/paper.yaml:8:5: figures.f.width: expected a string, got 8"),
+    ("    page: acl\n    width: wide\n", "specs/paper.yaml:8:5: figures.f.width: expected a width such as '7.7cm' "
+     "or '3.25in' (units pt, bp, in, cm, mm), got 'wide', or 'column' or 'text'"),
+    ("    page: acl\n    placement: top\n", "specs/paper.yaml:8:5: figures.f.placement: expected LaTeX float "
+     "placement letters from h, t, b, p, H, !, got 'top'"),
+    ("    page: {textwidth: 6in}\n", "specs/paper.yaml:7:5: figures.f.page: missing required key 'textheight'"),
+    ("    page: acl\n    figsize: [3, 3]\n    height: 5cm\n",
+     "specs/paper.yaml:3:3: figures.f: give either 'figsize' (inches) or 'width'/'height' (with a page), not both"),
+    ("    caption: a\n    latex_caption: b\n",
+     "specs/paper.yaml:3:3: figures.f: give either 'caption' (plain text, escaped) or 'latex_caption' (raw LaTeX), "
+     "not both"),
+    ("    page: {textwidth: 6in, textheight: 9in, colwidth: 3in}\n", "specs/paper.yaml:7:45: figures.f.page: "
+     "unknown key 'colwidth' (did you mean 'columnwidth'?)"),
+    ("    font: times\n", "specs/paper.yaml:7:5: figures.f.font: expected 'sans', 'serif' or 'cm', got 'times'"),
+])
+def test_page_keys_are_checked_where_they_are_written(extra, message):
+    assert spec_problems(FIGURE + extra) == [message]
+
+
+def test_a_panel_may_not_set_what_belongs_to_the_figure():
+    text = ("version: 1\nfigures:\n  p:\n    kind: panels\n    model: minilm\n    text: a b\n"
+            "    panels:\n      - {head: 0, page: acl}\n")
+    assert spec_problems(text) == [
+        "specs/paper.yaml:7:5: figures.p.panels: panels[0]: 'page' belongs to the panels figure, not to one panel"]
+
+
+PANELS_SPEC = """\
+version: 1
+defaults:
+  page: acl
+figures:
+  heads:
+    kind: panels
+    array: {path: attn.npy, layout: heads query key}
+    tokens: [the, cat, sat, in, the, hat]
+    width: text
+    panel: {top_n: 0}
+    panels:
+      - {head: 0}
+      - {head: 1, kind: regions}
+      - {head: HEAD}
+"""
+
+
+def test_a_panels_figure_builds_from_its_panels_and_positions_their_mistakes(tmp_path, monkeypatch):
+    from izzyfig.build import Project, build
+    from izzyfig.latex import figure_snippet  # noqa: F401
+
+    raw = RNG.random((3, 6, 6))
+    np.save(tmp_path / "attn.npy", raw / raw.sum(axis=-1, keepdims=True))
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "paper.yaml"
+    spec.write_text(PANELS_SPEC.replace("HEAD", "7").replace("attn.npy", "../attn.npy"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as caught:
+        build(Project(paths=("specs",), quiet=True))
+    assert [str(p) for p in caught.value.problems] == [
+        "specs/paper.yaml:14:10: figures.heads.panels[2].head: 7 is out of range for array 'attn.npy' (3 heads)"]
+    spec.write_text(PANELS_SPEC.replace("HEAD", "2").replace("attn.npy", "../attn.npy"), encoding="utf-8")
+    report = build(Project(paths=("specs",), quiet=True))
+    assert report.ok and report.built == ["heads"]
+    assert page_size(tmp_path / "figures" / "heads.pdf")[0] == pytest.approx(453.54, abs=0.01)
+    snippet = (tmp_path / "figures" / "heads.tex").read_text()
+    assert "\\begin{figure*}" in snippet and "\\includegraphics{" in snippet
+    import json
+
+    lock = json.loads((tmp_path / "izzyfig.lock").read_text())["figures"]["heads"]
+    assert [i["head"] for i in lock["inputs"]] == [0, 1, 2]
+    assert lock["latex"] == {"page": True, "wide": True, "placement": None, "latex_caption": None,
+                             "short_caption": None}
