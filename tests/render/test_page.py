@@ -245,7 +245,7 @@ def test_panel_errors_name_the_panel():
 
 
 def test_question_context_on_text_width_puts_the_whole_map_beside_the_blocks():
-    fig = render_question_context(attention(20), words(20), 8, page="acl", width="text")
+    fig, _ = drawn(render_question_context, attention(20), words(20), 8, page="acl", width="text")
     boxes = {ax.get_title().split("\n")[0]: ax.get_position() for ax in fig.axes
              if ax.get_label().startswith("heatmap")}
     assert boxes["All → All"].x0 > boxes["A → B"].x1 and boxes["All → All"].x0 > boxes["B → B"].x1
