@@ -1,6 +1,7 @@
 """Heatmap cells: the colour scale, the single QuadMesh, and value annotations."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,11 +114,15 @@ def draw_values(
     fits = np.flatnonzero(sizes >= look.typo.value_min)
     if look.on_page and len(fits) < len(cells):
         look.notes.append(ValueNote(len(cells) - len(fits), len(cells), look.typo.value_min))
+    step = math.floor if look.on_page else round  # on a page never above the size that fits
+    used = {int(k): max(step(sizes[k] * 2) / 2, look.typo.value_min) for k in fits}
+    if look.on_page and used:
+        look.room.append(min(sizes[k] / size for k, size in used.items()))
     for k in fits:
         artists.append(
             ax.text(
                 grid.col_centers[cols[k]], grid.row_centers[rows[k]], texts[k],
-                ha="center", va="center", fontsize=max(round(sizes[k] * 2) / 2, look.typo.value_min),
+                ha="center", va="center", fontsize=used[int(k)],
                 color=colors[k], parse_math=False, zorder=3,
             )
         )

@@ -56,6 +56,9 @@ def draw_colorbar(cax: Axes, scale: ColorScale, *, height_pt: float, look: Look 
     size = look.typo.colorbar_tick
     values = tick_values(scale)
     values = values[readable_ticks(scale, values, height_pt, size)]
+    if look.on_page and len(values) > 1:
+        spacing = np.min(np.diff(np.asarray(scale.norm(values), dtype=float))) * height_pt
+        look.room.append(spacing / (1.2 * size))
     bar.set_ticks(values, labels=tick_labels(values, mathtext_minus=look.font == "cm"))
     cax.tick_params(labelsize=size, length=2.0, width=0.6, color="0.4", pad=2.0)
     return bar

@@ -47,7 +47,12 @@ MEASURE_PAGE_IN = 20.0  # provisional margin around axes while text is measured
 MIN_UNIT_PT = 1.0  # cells smaller than this are no figure: the text took all the room
 _ATTEMPTS = 4
 _GROWTH = 1.05  # a fit this much bigger than the drawing is placed without drawing again
-_GROWTH_THINNED = 1.01  # ... unless labels were left out, which bigger cells may show
+_GROWTH_THINNED = 1.001  # ... unless labels were left out, which bigger cells may show
+_REDRAW_SHARE = 0.97
+# A fit this little under the drawing is placed as is (the labels' spacing has 20% to spare);
+# so is a smaller fit that the drawn labels have room for.
+_SHRINK_TOLERANCE = 0.995
+_FIRST_SHARE = 0.68  # before anything is measured, cells get this share of the width
 
 
 @dataclass(frozen=True)
@@ -177,14 +182,19 @@ def compose(
         if sizing.unit_in is not None:
             break
         fitted = _fit_unit(drafts, attempt, sizing, spacing, bar_rows)
-        if fitted < unit * (1 - 1e-9):  # the drawing does not fit: draw it smaller
+        room = min(attempt.look.room, default=float("inf"))
+        if fitted < unit * min(_SHRINK_TOLERANCE, 1 / room):  # labels would crowd: draw it smaller
             unit = fitted
             continue
-        growth = _GROWTH if not attempt.look.notes else _GROWTH_THINNED
+        thinned = bool(attempt.look.notes)
+        growth = _GROWTH_THINNED if thinned else _GROWTH
         if fitted <= unit * growth or round_ == _ATTEMPTS - 1:
             unit = fitted  # bigger cells than drawn for: labels stay apart
             break
-        unit = fitted  # much more room than drawn for: draw again, fewer labels left out
+        # More room than drawn for: draw again -- at the fit when labels were left out (they
+        # may all fit now), else a little under it (bigger type can widen the labels), so the
+        # next fit is at least the drawing and needs no third draw.
+        unit = fitted if thinned else fitted * _REDRAW_SHARE
     else:
         attempt = _draw(drafts, unit, look, colorbar, title, spacing)
         unit = min(unit, _fit_unit(drafts, attempt, sizing, spacing, bar_rows))
@@ -284,10 +294,11 @@ def _measure(fig, drafts, axes, bar_axes, title_text, unit, look):
         box, full = ax.get_window_extent(renderer), ax.get_tightbbox(renderer)  # also places the titles
         centred = [t for t in (ax.title, ax.xaxis.label) if t.get_visible() and t.get_text()]
         extents = [t.get_window_extent(renderer) for t in centred]
-        for text in centred:  # measured apart: they may reach over the labels beside them
+        wider = [t for t, e in zip(centred, extents) if e.x0 < box.x0 or e.x1 > box.x1]
+        for text in wider:  # measured apart: they may reach over the labels beside them
             text.set_visible(False)
-        tight = ax.get_tightbbox(renderer) if centred else full
-        for text in centred:
+        tight = ax.get_tightbbox(renderer) if wider else full
+        for text in wider:
             text.set_visible(True)
         top, bottom = full.y1, full.y0
         side = max([child.get_tightbbox(renderer).x1 - box.x1 for child in ax.child_axes], default=0.0)
@@ -409,7 +420,7 @@ def _geometry(drafts, attempt: _Attempt, unit: float, spacing: Spacing,
 
 
 def _first_guess(drafts, sizing: Sizing, spacing: Spacing) -> float:
-    """A cell size to draw at before anything is measured: 60% of the width for cells."""
+    """A cell size to draw at before anything is measured: ``_FIRST_SHARE`` of the width."""
     width = sizing.area.width if sizing.area is not None else sizing.figsize[0]
     n_cols = max(d.cell.col + d.cell.colspan for d in drafts)
     units = np.zeros(n_cols)
@@ -417,7 +428,7 @@ def _first_guess(drafts, sizing: Sizing, spacing: Spacing) -> float:
         if draft.cell.colspan == 1:
             units[draft.cell.col] = max(units[draft.cell.col], draft.width_units)
     units_total = max(float(units.sum()), max(d.width_units for d in drafts))
-    return max(0.6 * (width - 2 * spacing.pad - spacing.gap * (n_cols - 1)) / units_total, 1e-3)
+    return max(_FIRST_SHARE * (width - 2 * spacing.pad - spacing.gap * (n_cols - 1)) / units_total, 1e-3)
 
 
 def _limits(sizing: Sizing) -> tuple[float, float]:

@@ -104,6 +104,8 @@ class Look:
 
     ``notes`` collects legibility findings while panels are drawn (labels thinned,
     scores left out); the layout turns the ones of the final drawing into warnings.
+    ``room`` collects how much closer the drawn labels could be (>= 1), so the layout
+    knows how much smaller the cells may get without drawing again.
     """
 
     typo: Typography = SCREEN
@@ -111,6 +113,8 @@ class Look:
     mathtext: bool = False
     area: PrintArea | None = None
     notes: list = field(default_factory=list, compare=False)
+    # Spare room of the drawn labels: their smallest spacing over the spacing they need.
+    room: list = field(default_factory=list, compare=False)
 
     @classmethod
     def make(cls, area: PrintArea | None = None, font: str = "sans", mathtext: bool = False) -> Look:

@@ -153,9 +153,17 @@ def _chosen(centers: np.ndarray, labels: AxisLabels, gap: float, length: float, 
     positions = centers[labels.index] if len(labels.index) else np.zeros(0)
     if not look.on_page:
         return keep_apart(positions, labels.priority, gap)
+    keep = _chosen_on_page(positions, labels, gap, len(centers), length, unit_pt, size, axis, look, rotatable)
+    if len(keep) > 1:
+        look.room.append(float(np.min(np.diff(positions[keep]))) / gap)
+    return keep
+
+
+def _chosen_on_page(positions, labels, gap, count, length, unit_pt, size, axis, look, rotatable) -> np.ndarray:
+    """Every label if they fit; else every k-th (plus first, last, top cells), noted."""
 
     def note(keep: np.ndarray, stride: int | None) -> None:
-        total = len(centers) if stride else len(positions)
+        total = count if stride else len(positions)
         look.notes.append(LabelNote(axis, total, len(keep), length * unit_pt, total * gap * unit_pt, size,
                                     stride, rotatable))
 
