@@ -1,7 +1,9 @@
 """Attention maps out of array files and cached layers, never executing file contents.
 
-``.npy``/``.npz`` are read with ``allow_pickle=False``; ``.safetensors`` through the
-safetensors package's NumPy API. Nothing here calls ``torch.load``.
+``.npy``/``.npz`` are read with ``allow_pickle=False``; ``.safetensors`` are read here
+from their JSON header and raw little-endian bytes, so float16 and bfloat16 dumps load
+without torch (a bfloat16 is the upper half of a float32). Nothing here calls
+``torch.load``. Errors never quote the bytes of a file that failed to parse.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 from izzyfig.errors import ExtractError
 from izzyfig.files import sha256_file
 from izzyfig.plan.jobs import ArrayLoad, AttentionSelection, StackShape
+from izzyfig.plan.sources import SAFETENSORS_DTYPES, SourceError, safetensors_header
 
 
 def load_array(array: ArrayLoad) -> np.ndarray:
@@ -28,8 +31,12 @@ def load_array(array: ArrayLoad) -> np.ndarray:
         if sha256_file(path) != array.sha256:
             raise ExtractError(f"array file '{path}' changed since the build was planned; run the build again")
         data = _read(path, array.key)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise ExtractError(f"cannot read array file '{path}': {error}") from None
+    except OSError as error:
+        raise ExtractError(f"cannot read array file '{path}': {error.strerror or error}") from None
+    except SourceError as error:
+        raise ExtractError(str(error)) from None
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise ExtractError(f"cannot read array file '{path}': it is damaged") from None
     if tuple(data.shape) != array.shape:
         raise ExtractError(f"array '{array.label()}' has shape {data.shape}, expected {array.shape}")
     if data.dtype.kind not in "fiu":
@@ -43,10 +50,37 @@ def _read(path: Path, key: str | None) -> np.ndarray:
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
             return archive[key]
-    from safetensors import safe_open
+    return read_safetensors(path, key)
 
-    with safe_open(str(path), framework="np") as handle:
-        return handle.get_tensor(key)
+
+def read_safetensors(path: Path, key: str) -> np.ndarray:
+    """One tensor of a safetensors file as a NumPy array (bfloat16 becomes float32).
+
+    The header is checked first (``safetensors_header``): offsets inside the file and
+    sizes that match the shape.
+    """
+    entries, data_start = safetensors_header(path)
+    entry = entries[key]
+    stored = np.dtype(SAFETENSORS_DTYPES[entry.dtype][0])
+    count = (entry.end - entry.begin) // stored.itemsize
+    with open(path, "rb") as handle:
+        handle.seek(data_start + entry.begin)
+        values = np.fromfile(handle, dtype=stored, count=count)
+    if values.size != count:
+        raise ExtractError(f"array file '{path}' is truncated")
+    values = values.reshape(entry.shape)
+    if entry.dtype == "BF16":
+        return bfloat16_to_float32(values)
+    return values
+
+
+def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 values, given as their ``uint16`` bit patterns, as float32.
+
+    A bfloat16 is the upper 16 bits of a float32 (sign, 8 exponent bits, 7 mantissa
+    bits), so shifting the pattern left by 16 gives the float32 exactly.
+    """
+    return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
 def select_from_array(data: np.ndarray, layout: tuple[str, ...], selection: AttentionSelection) -> np.ndarray:

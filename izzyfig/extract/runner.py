@@ -21,9 +21,11 @@ import numpy as np
 
 from izzyfig.errors import ExtractError
 from izzyfig.extract.tokens import TokenizedInput, TokenSequence, encoding_word_ids, token_sequence
+from izzyfig.limits import MEMORY_SHARE, human_bytes, memory_budget
 from izzyfig.plan.jobs import Forward, ModelLoad
 
 SEED = 0
+DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 DEFAULT_MODELS_DIR = Path(".izzyfig/cache/models")
 OUTPUT_FIELDS = {
     "self": "attentions",
@@ -180,8 +182,9 @@ class ModelRunner:
             ``(attention, layer)`` pairs to keep; every other layer is dropped at once.
         """
         torch, _ = import_torch()
-        model = self.load(forward.model)
         encoded = self._encode(forward)
+        _check_memory(forward, encoded)
+        model = self.load(forward.model)
         accepted = inspect.signature(model.forward).parameters
         kwargs = {
             name: torch.tensor([ids], device=forward.model.device)
@@ -247,6 +250,36 @@ def decoder_start_token(model_dir: Path) -> int:
         return config["pad_token_id"]
     raise ExtractError(f"model in {model_dir} has no decoder_start_token_id, so the target "
                        "cannot be teacher-forced")
+
+
+def attention_bytes(forward: Forward, encoded: Encoded) -> int:
+    """Bytes of the attention weights a forward returns: every layer of every stack.
+
+    ``output_attentions=True`` makes the model return ``(heads, query, key)`` maps for
+    all layers at once, so this grows with the square of the input length.
+    """
+    shape, size = forward.model.shape, DTYPE_BYTES[forward.model.dtype]
+    source = len(encoded.inputs["input_ids"])
+    target = len(encoded.inputs.get("decoder_input_ids", ()))
+    if shape.architecture != "encoder-decoder":
+        stack = shape.stack("self")
+        return stack.layers * stack.heads * source * source * size
+    encoder, decoder = shape.encoder, shape.decoder
+    cells = encoder.layers * encoder.heads * source * source
+    cells += decoder.layers * decoder.heads * (target * target + target * source)
+    return cells * size
+
+
+def _check_memory(forward: Forward, encoded: Encoded) -> None:
+    budget = memory_budget()
+    needed = attention_bytes(forward, encoded)
+    if budget is not None and needed > budget:
+        tokens = len(encoded.inputs["input_ids"])
+        raise ExtractError(
+            f"model '{forward.model.label()}' on {tokens} tokens returns {human_bytes(needed)} of attention "
+            f"weights; izzyfig uses at most half of the {human_bytes(int(budget / MEMORY_SHARE))} of memory "
+            "available (use a shorter text)"
+        )
 
 
 def _check_device(torch, device: str) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from izzyfig.errors import ExtractError, SpecError, SpecProblem
 from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer
+from izzyfig.extract.attention_checks import warn_unlike_attention
 from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
 from izzyfig.extract.cache import AttentionCache
 from izzyfig.extract.tokens import TokenizedInput
@@ -244,7 +245,9 @@ class AttentionStore:
         boxes, box_problems = resolve_boxes(job, axes)
         if problems or box_problems:
             raise SpecError(problems + box_problems)
-        matrices = [axes.cells(self._matrix(job, s)) for s in job.selections]
+        maps = [self._matrix(job, s) for s in job.selections]
+        warn_unlike_attention(job, maps)  # whole rows, before words merge and windows crop
+        matrices = [axes.cells(m) for m in maps]
         if job.stacked and len(matrices) > 1:
             matrices = [np.stack(matrices)]
         x, y = axes.x.cells, axes.y.cells

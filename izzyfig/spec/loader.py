@@ -18,13 +18,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from izzyfig.errors import Position, SpecError, SpecProblem
-from izzyfig.spec.messages import describe, figure_errors, suggestion, unknown_key
+from izzyfig.limits import MAX_ID
+from izzyfig.spec.messages import describe, figure_errors, quote_hint, suggestion, unknown_key
 from izzyfig.spec.models import FIGURE_CLASSES, KINDS, FigureBase, SourceFields, SpecFile
+from izzyfig.spec.outputs import output_collisions
 from izzyfig.spec.yamltree import Marks, format_path, parse_yaml
 
 MAX_BYTES = 1 << 20
 SPEC_SUFFIXES = (".yaml", ".yml")
-FIGURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+FIGURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 TOP_KEYS = ("version", "defaults", "figures")
 FIGURE_KEYS = frozenset().union(*(cls.model_fields for cls in FIGURE_CLASSES.values()))
 NOT_DEFAULTS = {
@@ -70,12 +72,17 @@ class LoadedSpec:
 
 @dataclass(frozen=True)
 class _FileContext:
-    """What every figure of one file needs: where it is and the valid defaults."""
+    """What every figure of one file needs: where it is and the valid defaults.
+
+    ``templates`` holds the file's template expander once a figure uses ``foreach``:
+    all templates of a file share one budget of work.
+    """
 
     path: Path
     name: str
     defaults: dict
     default_marks: Marks | None
+    templates: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- files
@@ -235,18 +242,20 @@ def _validate_figure(
         found = []
         for path, at, message in figure_errors(error, model, extra_keys=("foreach",)):
             prefix = ("defaults",) if path and path[0] in taken else shown
+            message = quote_hint(message, merged_marks.find(at))
             found.append((merged_marks.nearest(at).position, prefix + path, message))
         return None, merged_marks, found
 
 
-def _expansions(figure_id: str, data: dict) -> tuple[list[tuple[str, dict, str]], list]:
+def _expansions(ctx: _FileContext, figure_id: str, data: dict) -> tuple[list[tuple[str, dict, str]], list]:
     """``(id, data, label)`` per figure a spec entry stands for, and template problems
     as ``((path, message), label)``."""
     if "foreach" not in data:
         return [(figure_id, data, "")], []
     from izzyfig.spec import template  # Jinja2 is imported only by specs that use it
 
-    expansions, problems = template.expand(figure_id, data)
+    expander = ctx.templates.setdefault("expander", template.Expander())
+    expansions, problems = expander.expand(figure_id, data)
     return [(e.id, e.data, e.label) for e in expansions], problems
 
 
@@ -264,12 +273,16 @@ def _unique_expansions(expansions: list) -> tuple[list, tuple[str, str, str] | N
 
 
 def _id_problem(figure_id: str, shown: tuple, marks: Marks) -> Found | None:
-    if FIGURE_ID.match(figure_id):
+    """Ids name files and LaTeX labels: ASCII letters, digits, '_', '.', '-', at most 100."""
+    if len(figure_id) > MAX_ID:
+        message = f"figure id {describe(figure_id)} has {len(figure_id)} characters; the limit is {MAX_ID}"
+    elif not FIGURE_ID.fullmatch(figure_id):
+        message = (
+            f"invalid figure id {describe(figure_id)}: use ASCII letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit"
+        )
+    else:
         return None
-    message = (
-        f"invalid figure id {describe(figure_id)}: use letters, digits, '_', '.' and '-', "
-        "starting with a letter or digit"
-    )
     return marks.position, shown, message
 
 
@@ -293,7 +306,7 @@ def _figure_entries(
     if not isinstance(data, dict):
         message = f"expected a mapping of figure keys, got {describe(data)}"
         return [], [SpecProblem(marks.position, format_path(shown), message)]
-    expansions, template_problems = _expansions(figure_id, data)
+    expansions, template_problems = _expansions(ctx, figure_id, data)
     found = [
         ((marks.nearest(path).position, shown + path, text), label)
         for (path, text), label in template_problems
@@ -380,7 +393,7 @@ def _load_text(
 def load_spec_text(text: str, name: str) -> LoadedSpec:
     """Load one spec from text (tests, stdin); relative paths resolve against ``name``'s directory."""
     spec, entries, problems = _load_text(text, Path(name), name)
-    problems += _duplicate_ids(entries)
+    problems += _duplicate_ids(entries) + output_collisions(entries)
     if problems:
         raise SpecError(problems)
     return spec
@@ -401,7 +414,7 @@ def load_specs(paths: Iterable[str | Path]) -> list[LoadedSpec]:
         problems += file_problems
         if spec is not None:
             loaded.append(spec)
-    problems += _duplicate_ids(entries)
+    problems += _duplicate_ids(entries) + output_collisions(entries)
     if problems:
         raise SpecError(problems)
     return loaded

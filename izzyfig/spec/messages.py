@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from izzyfig.spec.models import BOX_FORMS, CELL_BOX_KEYS, PANEL_CLASSES, TOKEN_BOX_KEYS, CellBox, TokenBox
+from izzyfig.spec.yamltree import quoted_key
 
 BOX_TAGS = tuple(BOX_FORMS)
 # Union tags pydantic puts after a list index: the form of a box, the kind of a panel.
@@ -70,11 +71,38 @@ def unknown_key(key: str, candidates: Iterable[str], where: str = "") -> str:
     candidates = sorted(candidates)
     close = suggestion(key, candidates)
     hint = f"did you mean '{close}'?" if close else "valid keys: " + ", ".join(candidates)
-    return f"unknown key '{key}'{where} ({hint})"
+    return f"unknown key {quoted_key(key)}{where} ({hint})"
 
 
 def _type_message(kind: str, error: dict) -> str:
     return f"expected {_TYPE_WORDS[kind]}, got {describe(error['input'])}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def quote_hint(message: str, marks: Any) -> str:
+    """Add how to quote (or unquote) a YAML scalar that has the wrong type.
+
+    YAML 1.1 reads ``on``, ``yes``, ``no`` and ``off`` as booleans, so ``tokens: [the,
+    cat, sat, on]`` holds ``true``: the fix is ``'on'``. A number written in quotes
+    (``layer: "1"``) is a string: the fix is ``1``. ``marks`` is the value's ``Marks``
+    (``text`` is a plain scalar's source, ``quoted`` a quoted scalar), or None.
+    """
+    text = getattr(marks, "text", None)
+    got = message.rsplit(", got ", 1)[-1]
+    if text is not None and message.startswith(("expected a string", "expected '")):
+        read_as = got if got in ("true", "false", "null") else "a number"
+        return f"{message} (YAML reads {text} as {read_as}; quote it: '{text}')"
+    number = message.startswith(("expected an integer, got '", "expected a number, got '"))
+    if getattr(marks, "quoted", False) and number and _is_number(got.strip("'")):
+        return f"{message} (remove the quotes)"
+    return message
 
 
 def _length_message(error: dict) -> str:

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from izzyfig import limits
+
 KINDS = (
     "self-attention",
     "question-context",
@@ -37,6 +39,9 @@ KINDS = (
 )
 AXES = ("batch", "runs", "steps", "layers", "heads", "query", "key")
 OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
+# Output paths: ASCII letters, digits, '_', '-', '.' and '/' only; every other character
+# means something to LaTeX (~ { } % # \ $ ^), the shell (" ' spaces) or the file system.
+OUTPUT_CHARACTERS = re.compile(r"[A-Za-z0-9_./-]")
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -45,18 +50,28 @@ Ratio = Annotated[float, Field(gt=0, le=0.5)]
 Unit = Annotated[float, Field(ge=0, le=1)]
 # Lists, not tuples: tuples become ``prefixItems``, which yaml-language-server ignores.
 IndexPair = Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
-TokenPair = Annotated[list[str], Field(min_length=2, max_length=2)]
-TextPair = Annotated[list[str], Field(min_length=2, max_length=2)]
-Size = Annotated[list[PositiveFloat], Field(min_length=2, max_length=2)]
+Name = Annotated[str, Field(max_length=100)]  # colormaps, colours
+Title = Annotated[str, Field(max_length=limits.MAX_TITLE)]
+Label = Annotated[str, Field(max_length=limits.MAX_LABEL)]
+Text = Annotated[str, Field(min_length=1, max_length=limits.MAX_TEXT)]
+Labels = Annotated[list[Label], Field(max_length=limits.MAX_TOKENS)]
+Ref = Annotated[str, Field(max_length=1000)]  # paths, model references, array keys
+Checkpoints = Annotated[list[Ref], Field(min_length=2, max_length=limits.MAX_MAPS)]
+TokenPair = Annotated[list[Label], Field(min_length=2, max_length=2)]
+TextPair = Annotated[list[Text], Field(min_length=2, max_length=2)]
+Inches = Annotated[float, Field(gt=0, le=limits.MAX_INCHES)]
+Size = Annotated[list[Inches], Field(min_length=2, max_length=2)]
 
 
 class Strict(BaseModel):
-    """Closed and frozen: unknown keys are errors, validated specs never change.
+    """Closed, frozen and strict: unknown keys are errors, validated specs never change.
 
-    ``inf`` and ``nan`` are refused: no option means anything with them.
+    ``inf`` and ``nan`` are refused: no option means anything with them. Types are
+    strict: ``layer: true``, ``layer: 1.0`` and ``layer: "1"`` are not layer 1, and
+    ``gamma: "2"`` is not a number (an integer is a valid number).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 # --------------------------------------------------------------------------- boxes
@@ -137,9 +152,13 @@ Box = Annotated[
 class ArraySource(Strict):
     """Attention stored in a file instead of computed by a model."""
 
-    path: str = Field(description="Array file, relative to the spec file (.npy, .npz, .safetensors).")
-    key: str | None = Field(None, description="Array name inside a .npz or .safetensors file.")
-    layout: str = Field(
+    path: Ref = Field(
+        description="Array file, relative to the spec file (.npy, .npz, .safetensors)."
+    )
+    key: Ref | None = Field(
+        None, description="Array name inside a .npz or .safetensors file."
+    )
+    layout: Annotated[str, Field(max_length=200)] = Field(
         "query key",
         description="Space-separated axis names, ending with 'query key'; "
         "leading axes from: batch, runs, steps, layers, heads.",
@@ -180,24 +199,24 @@ class SourceFields(Strict):
 
     SOURCE_KEYS: ClassVar[tuple[str, ...]] = ("model", "array", "runs", "steps")
 
-    model: str | None = Field(
+    model: Ref | None = Field(
         None, description="Model alias (e.g. 'minilm'), local directory, or cached hub id."
     )
-    revision: str | None = Field(None, description="Hub revision of the model.")
+    revision: Ref | None = Field(None, description="Hub revision of the model.")
     dtype: Literal["float32", "float64", "float16", "bfloat16"] = "float32"
-    device: str = Field(
+    device: Name = Field(
         "cpu",
         description="Torch device of the forward pass: cpu, mps, cuda or cuda:N.",
         json_schema_extra={"pattern": DEVICE_PATTERN},
     )
-    text: str | None = Field(None, min_length=1, description="Input text for a self-attention map.")
+    text: Text | None = Field(None, description="Input text for a self-attention map.")
     pair: TextPair | None = Field(None, description="Question and context for a text pair.")
-    source: str | None = Field(None, min_length=1, description="Encoder (source) text.")
-    target: str | None = Field(None, min_length=1, description="Decoder (target) text, teacher-forced.")
+    source: Text | None = Field(None, description="Encoder (source) text.")
+    target: Text | None = Field(None, description="Decoder (target) text, teacher-forced.")
     array: ArraySource | None = None
-    tokens: list[str] | None = Field(None, description="Token labels of an array source (both axes).")
-    x_labels: list[str] | None = Field(None, description="Column (attended-to) labels; overrides tokens.")
-    y_labels: list[str] | None = Field(None, description="Row (attending) labels; overrides tokens.")
+    tokens: Labels | None = Field(None, description="Token labels of an array source (both axes).")
+    x_labels: Labels | None = Field(None, description="Column (attended-to) labels; overrides tokens.")
+    y_labels: Labels | None = Field(None, description="Row (attending) labels; overrides tokens.")
 
     @field_validator("device")
     @classmethod
@@ -218,6 +237,8 @@ def _head_choice(value: Any) -> int | str:
 
 
 def _window_bound(value: Any) -> int | str:
+    if isinstance(value, str) and len(value) > limits.MAX_LABEL:
+        raise ValueError(f"expected at most {limits.MAX_LABEL} characters, got {len(value)}")
     if (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (isinstance(value, str) and value):
         return value
     raise ValueError(f"expected a token index (an integer >= 0) or a token string, got {_shown(value)}")
@@ -238,7 +259,9 @@ HeadChoice = Annotated[
 WindowBound = Annotated[
     Union[int, str],
     PlainValidator(_window_bound),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1, "maxLength": limits.MAX_LABEL}]}
+    ),
 ]
 WindowRange = Annotated[list[WindowBound], Field(min_length=2, max_length=2)]
 
@@ -445,17 +468,23 @@ class FigureBase(PrintOptions, ViewFields):
 
     NON_RENDER_KEYS: ClassVar[frozenset[str]] = frozenset({"kind", "output", "caption"}) | PrintOptions.LATEX_KEYS
 
-    title: str | None = Field(None, description="Figure title; each kind has its own default.")
-    xlabel: str | None = Field(None, description="Label of the x axis (attended-to tokens).")
-    ylabel: str | None = Field(None, description="Label of the y axis (attending tokens).")
-    cmap: str = Field("Blues", description="Matplotlib colormap name.")
+    title: Title | None = Field(None, description="Figure title; each kind has its own default.")
+    xlabel: Title | None = Field(None, description="Label of the x axis (attended-to tokens).")
+    ylabel: Title | None = Field(None, description="Label of the y axis (attending tokens).")
+    cmap: Name = Field("Blues", description="Matplotlib colormap name.")
     gamma: PositiveFloat = Field(1.5, description="PowerNorm exponent of the colour scale.")
     boxes: list[Box] = Field(default_factory=list, description="Highlight boxes.")
-    figsize: Size | None = Field(None, description="Figure size in inches; default grows with tokens.")
-    output: str | None = Field(
-        None, description="Output path relative to the output dir; default '<figure id>.pdf'."
+    figsize: Size | None = Field(
+        None, description="Figure size in inches (at most 50 a side); default grows with tokens."
     )
-    caption: str | None = Field(None, description="Caption of the LaTeX snippet.")
+    output: str | None = Field(
+        None,
+        description="Output path relative to the output dir; default '<figure id>.pdf'. "
+        "ASCII letters, digits, '_', '-', '.' and '/', at most 100 characters.",
+    )
+    caption: Annotated[str, Field(max_length=limits.MAX_CAPTION)] | None = Field(
+        None, description="Caption of the LaTeX snippet."
+    )
 
     _mathtext = field_validator("title", "xlabel", "ylabel")(_check_mathtext)
 
@@ -477,12 +506,21 @@ class FigureBase(PrintOptions, ViewFields):
     def _relative_output(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
-            raise ValueError(f"output '{value}' must be a relative path")
-        if ".." in re.split(r"[\\/]", value):
-            raise ValueError(f"output '{value}' escapes the output directory")
-        if not value.endswith(OUTPUT_SUFFIXES):
-            raise ValueError(f"output '{value}' must end with one of {', '.join(OUTPUT_SUFFIXES)}")
+        shown = repr(value if len(value) <= 60 else value[:57] + "...")
+        if len(value) > limits.MAX_OUTPUT:
+            raise ValueError(f"output {shown} has {len(value)} characters; the limit is {limits.MAX_OUTPUT}")
+        bad = next((char for char in value if not OUTPUT_CHARACTERS.match(char)), None)
+        if bad is not None:
+            raise ValueError(
+                f"output {shown} contains {bad!r}; use ASCII letters, digits, '_', '-', '.' and '/' "
+                "(LaTeX and the shell give other characters a meaning)"
+            )
+        if value.startswith("/"):
+            raise ValueError(f"output {shown} must be a relative path")
+        if ".." in value.split("/"):
+            raise ValueError(f"output {shown} escapes the output directory")
+        if not value.endswith(OUTPUT_SUFFIXES) or value.rsplit("/", 1)[-1] in OUTPUT_SUFFIXES:
+            raise ValueError(f"output {shown} must be a file name ending with one of {', '.join(OUTPUT_SUFFIXES)}")
         return value
 
     def render_options(self) -> dict[str, Any]:
@@ -497,7 +535,9 @@ class TableLensOptions(Strict):
     """IzzyViz's table-lens heatmap: enlarged top cells, sparse labels for long inputs."""
 
     top_n: NonNegInt = Field(3, description="Widen the rows/columns of the top-n cells.")
-    enlarged_size: Annotated[float, Field(ge=1)] = Field(1.8, description="Width of widened rows/cols.")
+    enlarged_size: Annotated[float, Field(ge=1, le=limits.MAX_ENLARGED)] = Field(
+        1.8, description="Width of widened rows/cols, in cells (1 to 10)."
+    )
     auto_regions: bool = Field(False, description="Add boxes from key-region detection.")
     length_threshold: PositiveInt = Field(64, description="Above this many tokens, labels turn sparse.")
     if_interval: bool = Field(False, description="Sparse mode: label every 'interval'-th token.")
@@ -528,7 +568,7 @@ class QuestionContextFigure(FigureBase, TableLensOptions, SourceFields, SelectFi
     question_end: PositiveInt | None = Field(
         None, description="Array sources only: tokens before this index are the question."
     )
-    titles: Annotated[list[str], Field(min_length=5, max_length=5)] | None = Field(
+    titles: Annotated[list[Title], Field(min_length=5, max_length=5)] | None = Field(
         None, description="Titles of the five panels (A->A, B->B, A->B, B->A, all)."
     )
 
@@ -551,11 +591,11 @@ class ComparisonFigure(FigureBase, CircleOptions, LabelRotation, SourceFields, S
 class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
     kind: Literal["stability"]
     label_rotation: Literal[45, 90] = Field(90, description="x label angle (IzzyViz draws 90).")
-    runs: Annotated[list[str], Field(min_length=2)] | None = Field(
+    runs: Checkpoints | None = Field(
         None, description="Checkpoint directories of independent runs (or use an array with a 'runs' axis)."
     )
     use_std_error: bool = True
-    linecolor: str = "white"
+    linecolor: Name = "white"
     linewidths: Annotated[float, Field(ge=0)] = 1.0
     radial_resolution: Annotated[int, Field(ge=4, le=1000)] = 100
     use_white_center: bool = False
@@ -564,14 +604,16 @@ class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
 
 class EvolutionFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     kind: Literal["evolution"]
-    steps: Annotated[list[str], Field(min_length=2)] | None = Field(
+    steps: Checkpoints | None = Field(
         None, description="Checkpoint directories in training order (or an array with a 'steps' axis)."
     )
-    step_labels: list[str] | None = Field(None, description="Legend names of the steps.")
+    step_labels: Annotated[list[Label], Field(max_length=limits.MAX_MAPS)] | None = Field(
+        None, description="Legend names of the steps."
+    )
 
     _mathtext = field_validator("title", "xlabel", "ylabel", "step_labels")(_check_mathtext)
-    sparkline_color_dark: str = "darkblue"
-    sparkline_color_light: str = "white"
+    sparkline_color_dark: Name = "darkblue"
+    sparkline_color_light: Name = "white"
     sparkline_linewidth: PositiveFloat = 1.0
     sparkline_alpha: Unit = 0.8
     normalize_sparklines: bool = False
@@ -585,7 +627,7 @@ class RegionsFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     merge_threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
     proximity_threshold: NonNegInt = 2
     max_expansion_steps: PositiveInt = 3
-    region_color: str = "orange"
+    region_color: Name = "orange"
     region_linewidth: PositiveFloat = 2.0
     region_alpha: Unit = 0.7
     label_regions: bool = False

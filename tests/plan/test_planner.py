@@ -110,8 +110,8 @@ def test_input_problems(plan_yaml, models, tmp_path):
         "is encoder-only (use 'text' or 'pair')",
         f"{at(6, 'attention')}: figures.cross_bert.attention: 'cross' attention needs an encoder-decoder model; "
         f"model '{bert}' is encoder-only (use 'self')",
-        f"{at(7, 'model')}: figures.no_pair.model: question-context figures need 'pair: [question, context]'",
-        f"{at(8, 'model')}: figures.no_text.model: model '{gpt2}' needs 'text' (or 'pair') to run on",
+        "spec.yaml:7:3: figures.no_pair: question-context figures need 'pair: [question, context]'",
+        f"spec.yaml:8:3: figures.no_text: model '{gpt2}' needs 'text' (or 'pair') to run on",
         f"{at(9, 'layer')}: figures.decoder_layers.layer: 3 is out of range for model '{t5}' (3 cross layers)",
         f"{at(10, 'kv_group')}: figures.groups.kv_group: 2 is out of range for model '{llama}' (2 key/value heads)",
         "spec.yaml:11:3: figures.nothing: no attention source: give 'model' (with its text) or 'array'",
@@ -177,8 +177,8 @@ def test_forward_key_follows_content(plan_yaml, models, tmp_path):
 
     first = key()
     assert key() == first
-    assert key(device="cuda") == first  # the device does not change the numbers
-    assert len({first, key(text="the dog"), key(dtype="float64")}) == 3
+    # The device is part of a forward's identity (a cuda forward may fail where cpu does not).
+    assert len({first, key(device="cuda"), key(device="mps"), key(text="the dog"), key(dtype="float64")}) == 5
     (models["bert"] / "README.md").write_text("docs do not count")
     assert key() == first
     (models["bert"] / "model.safetensors").write_bytes(b"retrained")

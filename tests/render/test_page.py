@@ -272,7 +272,7 @@ FIGURE = "version: 1\nfigures:\n  f:\n    kind: self-attention\n    model: minil
     ("    page: acm\n", "specs/paper.yaml:7:5: figures.f.page: unknown page 'acm' (presets: acl, icml, neurips, "
      "iclr, aaai, cvpr, jmlr, tmlr, article, beamer; or give a mapping with columnwidth, textwidth, textheight, "
      "fontsize, columns)"),
-    ("    page: acl\n    width: 8\n", "specs/paper.yaml:8:5: figures.f.width: expected a string, got 8"),
+    ("    page: acl\n    width: 8\n", "specs/paper.yaml:8:5: figures.f.width: expected a string, got 8 (YAML reads 8 as a number; quote it: '8')"),
     ("    page: acl\n    width: wide\n", "specs/paper.yaml:8:5: figures.f.width: expected a width such as '7.7cm' "
      "or '3.25in' (units pt, bp, in, cm, mm), got 'wide', or 'column' or 'text'"),
     ("    page: acl\n    placement: top\n", "specs/paper.yaml:8:5: figures.f.placement: expected LaTeX float "

@@ -30,7 +30,7 @@ def fig(body: str) -> str:
 CASES = {
     "yaml syntax error": (
         "version: 1\nfigures:\n  f: a: b\n",
-        "specs/paper.yaml:3:7: invalid YAML: mapping values are not allowed here",
+        "specs/paper.yaml:3:7: invalid YAML: mapping values are not allowed here; quote a value that contains ': '",
     ),
     "unclosed quote": (
         'version: 1\nfigures:\n  f:\n    title: "abc\n',
@@ -212,7 +212,7 @@ CASES = {
     "invalid figure id": (
         spec('"fig 1": {kind: regions}\n'),
         "specs/paper.yaml:3:3: figures.fig 1: invalid figure id 'fig 1': "
-        "use letters, digits, '_', '.' and '-', starting with a letter or digit",
+        "use ASCII letters, digits, '_', '.' and '-', starting with a letter or digit",
     ),
     "unknown default key": (
         "version: 1\ndefaults:\n  cmapp: Reds\nfigures:\n  f: {kind: regions}\n",
@@ -278,7 +278,7 @@ CASES = {
     "expanded id invalid": (
         spec('f{{h}}:\n  kind: regions\n  foreach: {h: [" x"]}\n'),
         "specs/paper.yaml:3:3: figures.f{{h}}: invalid figure id 'f x': "
-        "use letters, digits, '_', '.' and '-', starting with a letter or digit (h=' x')",
+        "use ASCII letters, digits, '_', '.' and '-', starting with a letter or digit (h=' x')",
     ),
     "expanded id collides": (
         spec("f1: {kind: regions}\nf{{h}}:\n  kind: regions\n  foreach: {h: [1]}\n"),

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from jinja2.sandbox import SecurityError
 
 from izzyfig.errors import SpecError
 from izzyfig.spec import load_spec_text
-from izzyfig.spec.template import ENVIRONMENT
+from izzyfig.spec.template import ENVIRONMENT, STEP_SIZE, StepBudget
 
 
 def entries(body: str):
@@ -82,6 +83,15 @@ def test_sandbox_has_no_globals() -> None:
         ("cycler", "'cycler' is undefined"),
         ("'a' * 100000", "repetition longer than 10000 is not allowed"),
         ("h / 0", "division by zero"),
+        ("'x'|center(10**9)", "'center' with a size of 1000000000 is not allowed (the limit is 20000)"),
+        ("'x'.ljust(30000)", "'ljust' with a size of 30000 is not allowed (the limit is 20000)"),
+        ("'%99999s'|format(h)", "'format' with a size of 99999 is not allowed (the limit is 20000)"),
+        ("'{:>99999}'.format(h)", "'format' with a size of 99999 is not allowed (the limit is 20000)"),
+        ("('x' * 9999).replace('x', 'x' * 9999)", "'replace' on values of sizes 9999 and 9999 is too much work"),
+        ("('x' * 9000) ~ ('y' * 9000) ~ ('z' * 9000)",
+         "a template value of more than 20000 characters or items is not allowed"),
+        ("('x' * 9000) + ('y' * 9000) + ('z' * 9000)",
+         "a template value of more than 20000 characters or items is not allowed"),
     ],
 )
 def test_sandbox_refusals(expression: str, reason: str) -> None:
@@ -89,3 +99,33 @@ def test_sandbox_refusals(expression: str, reason: str) -> None:
     with pytest.raises(SpecError) as caught:
         entries(text)
     assert str(caught.value) == f"specs/t.yaml:6:5: figures.h{{{{h}}}}.title: template error: {reason} (h=1)"
+
+
+def test_one_expression_keeps_its_type() -> None:
+    found = entries(
+        '  h{{h}}:\n    kind: regions\n    foreach: {h: [1, 2]}\n'
+        '    layer: "{{ h - 1 }}"\n    head: "{{ [h, 0] | max }}"\n    title: "{{ \'Head \' ~ h }}"\n'
+    )
+    assert [(e.figure.layer, e.figure.head, e.figure.title) for e in found] == [(0, 1, "Head 1"), (1, 2, "Head 2")]
+
+
+def test_a_recursive_macro_runs_out_of_steps() -> None:
+    macro = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(30) }}"
+    with pytest.raises(SpecError) as caught:
+        entries(f'  h{{{{h}}}}:\n    kind: regions\n    foreach: {{h: [1]}}\n    title: "{macro}"\n')
+    assert str(caught.value) == (
+        "specs/t.yaml:6:5: figures.h{{h}}.title: template error: the templates of this figure take more than "
+        "200000 steps (loop iterations, calls, filters); keep templates simple (h=1)"
+    )
+
+
+def test_the_templates_of_a_file_share_a_budget() -> None:
+    budget = StepBudget(per_figure=10, per_file=25)
+    for _ in range(2):
+        budget.start_figure()
+        budget.spend(cost=10)
+    budget.start_figure()
+    with pytest.raises(SecurityError, match="^the templates of this file take more than 25 steps"):
+        budget.spend(cost=6)
+    with pytest.raises(SecurityError, match="^the templates of this figure take more than 10 steps"):
+        StepBudget(per_figure=10, per_file=25).spend(size=11 * STEP_SIZE)
