@@ -29,7 +29,9 @@ if TYPE_CHECKING:  # the executors import numpy and the extraction layer: not fo
     from izzyfig.executors import Executor, RenderJob, RenderResult
 
 # Bump when a renderer change alters output bytes, so locked figures rebuild.
-RENDER_REVISION = 1
+# 2: one layout engine for every kind (the colour bar is its own axes right of the grid,
+#    tick marks where labels skip tokens, page-sized figures).
+RENDER_REVISION = 2
 
 __all__ = [
     "BuildReport", "CompiledProject", "Project", "VerifyReport", "build",
@@ -516,6 +518,8 @@ def _required_fields(figure: Any) -> dict[str, Any]:
 
 def lock_entry(compiled: CompiledProject, job: Any, digest: str) -> dict[str, Any]:
     """The lock entry of ``job`` whose output has sha256 ``digest`` (the snippet's hash is added later)."""
+    from izzyfig.latex import latex_options
+
     entry = compiled.entries[job.figure_id]
     inputs = job_inputs(job)
     record = {
@@ -530,6 +534,7 @@ def lock_entry(compiled: CompiledProject, job: Any, digest: str) -> dict[str, An
         "output": job.output,
         "sha256": digest,
         "tex": snippet_name(job.output),
+        "latex": latex_options(entry.figure),
     }
     if entry.figure.boxes:
         record["boxes"] = [box.model_dump(mode="json", exclude_defaults=True) for box in entry.figure.boxes]

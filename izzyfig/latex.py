@@ -24,7 +24,8 @@ encoding as well as under T1, and with XeLaTeX/LuaLaTeX:
   visible code point marker ``[U+6771]``, so the text stays identifiable without needing
   fonts or packages the paper may not load.
 
-The snippets need ``graphicx``; the appendix needs no package at all (plain ``tabular``
+``latex_caption`` is the one exception: raw LaTeX that the spec's author wrote for the
+snippet, copied verbatim. The snippets need ``graphicx``; the appendix needs no package at all (plain ``tabular``
 with ``p{}`` columns, no ``longtable``, so it also works in two-column papers).
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import jinja2
@@ -61,91 +63,11 @@ TYPEWRITER_ESCAPES = {char: f"\\char{ord(char)}{{}}" for char in ASCII_ESCAPES}
 # Character pairs that TeX fonts turn into one glyph (dashes, quotes, Spanish marks).
 LIGATURE_PAIRS = frozenset({"--", "``", "''", ",,", "!`", "?`"})
 
-# Non-ASCII symbols with a text command that compiles in both OT1 and T1 (checked with
-# pdflatex; e.g. \guillemotleft, \textquotedbl and \k exist only in T1 and are left out).
-TEXT_SYMBOLS = {
-    "\u00a0": "~",
-    "¡": r"\textexclamdown{}",
-    "¢": r"\textcent{}",
-    "£": r"\pounds{}",
-    "¤": r"\textcurrency{}",
-    "¥": r"\textyen{}",
-    "¦": r"\textbrokenbar{}",
-    "§": r"\S{}",
-    "¨": r"\textasciidieresis{}",
-    "©": r"\textcopyright{}",
-    "ª": r"\textordfeminine{}",
-    "¬": r"\textlnot{}",
-    "®": r"\textregistered{}",
-    "¯": r"\textasciimacron{}",
-    "°": r"\textdegree{}",
-    "±": r"\textpm{}",
-    "²": r"\texttwosuperior{}",
-    "³": r"\textthreesuperior{}",
-    "´": r"\textasciiacute{}",
-    "µ": r"\textmu{}",
-    "¶": r"\P{}",
-    "·": r"\textperiodcentered{}",
-    "¹": r"\textonesuperior{}",
-    "º": r"\textordmasculine{}",
-    "¼": r"\textonequarter{}",
-    "½": r"\textonehalf{}",
-    "¾": r"\textthreequarters{}",
-    "¿": r"\textquestiondown{}",
-    "×": r"\texttimes{}",
-    "÷": r"\textdiv{}",
-    "ß": r"\ss{}",
-    "æ": r"\ae{}",
-    "Æ": r"\AE{}",
-    "ø": r"\o{}",
-    "Ø": r"\O{}",
-    "œ": r"\oe{}",
-    "Œ": r"\OE{}",
-    "ł": r"\l{}",
-    "Ł": r"\L{}",
-    "ı": r"\i{}",
-    "ȷ": r"\j{}",
-    "–": r"\textendash{}",
-    "—": r"\textemdash{}",
-    "‘": r"\textquoteleft{}",
-    "’": r"\textquoteright{}",
-    "“": r"\textquotedblleft{}",
-    "”": r"\textquotedblright{}",
-    "…": r"\textellipsis{}",
-    "•": r"\textbullet{}",
-    "†": r"\textdagger{}",
-    "‡": r"\textdaggerdbl{}",
-    "‰": r"\textperthousand{}",
-    "€": r"\texteuro{}",
-    "™": r"\texttrademark{}",
-    "−": r"\textminus{}",
-    "←": r"\textleftarrow{}",
-    "→": r"\textrightarrow{}",
-}
-# Combining marks (after NFD decomposition) -> LaTeX accent command, all OT1-safe.
-ACCENTS = {
-    "\u0300": "`",
-    "\u0301": "'",
-    "\u0302": "^",
-    "\u0303": "~",
-    "\u0304": "=",
-    "\u0306": "u",
-    "\u0307": ".",
-    "\u0308": '"',
-    "\u030a": "r",
-    "\u030b": "H",
-    "\u030c": "v",
-    "\u0323": "d",
-    "\u0327": "c",
-    "\u0331": "b",
-}
-ACCENTS_BELOW = frozenset({"\u0323", "\u0327", "\u0331"})
-# Greek letters that have a math command; the others look like Latin letters.
-GREEK_SMALL = (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lamda mu nu xi pi rho "
-    "sigma tau upsilon phi chi psi omega"
-).split()
-GREEK_CAPITAL = "gamma delta theta lamda xi pi sigma upsilon phi psi omega".split()
+# Non-ASCII text goes through pylatexenc; only the characters whose conversion compiles
+# in a bare ``article`` under both OT1 and T1 (probed with pdflatex, see
+# ``probe_safe_characters``) are converted, the others become ``[U+XXXX]``.
+SAFE_CHARS_FILE = "latex_safe_chars.txt"
+PROBED_RANGES = ((0x00A0, 0x0250), (0x0370, 0x0400), (0x1E00, 0x1F00), (0x2000, 0x2300))
 
 HEX_GROUP = 8  # a sha256 may break after every 8 hex digits
 SHORT_HASH = 12  # shortened fingerprints and hashes
@@ -186,40 +108,93 @@ def _escape(text: str, specials: dict[str, str]) -> str:
 
 def _escape_char(char: str) -> str:
     if char.isspace():
-        return TEXT_SYMBOLS.get(char, " ")
+        return "~" if char == "\u00a0" else " "
     if " " <= char <= "~":
         return char
-    if char in TEXT_SYMBOLS:
-        return TEXT_SYMBOLS[char]
-    return _accented(char) or _greek(char) or f"[U+{ord(char):04X}]"
+    if ord(char) in _safe_characters():
+        return _encoder().unicode_to_latex(char)
+    return f"[U+{ord(char):04X}]"
 
 
-def _accented(char: str) -> str | None:
-    """``é`` -> ``\\'{e}``; None unless the character is an ASCII letter plus OT1 accents."""
-    base, *marks = unicodedata.normalize("NFD", char)
-    if not marks or not ("a" <= base.lower() <= "z") or any(m not in ACCENTS for m in marks):
-        return None
-    if base in "ij" and any(m not in ACCENTS_BELOW for m in marks):
-        base = "\\" + base  # dotless i/j under an accent above
-    result = base
-    for mark in marks:
-        result = f"\\{ACCENTS[mark]}{{{result}}}"
-    return result
+@functools.cache
+def _encoder():
+    from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+    return UnicodeToLatexEncoder(
+        non_ascii_only=True, replacement_latex_protection="braces-after-macro",
+        unknown_char_policy="keep", unknown_char_warning=False,
+    )
 
 
-def _greek(char: str) -> str | None:
-    name = unicodedata.name(char, "")
-    for prefix, letters, capitalise in (
-        ("GREEK SMALL LETTER ", GREEK_SMALL, False),
-        ("GREEK CAPITAL LETTER ", GREEK_CAPITAL, True),
-    ):
-        letter = name.removeprefix(prefix).lower()
-        if name.startswith(prefix) and letter in letters:
-            command = "lambda" if letter == "lamda" else letter  # Unicode spells it 'lamda'
-            return f"\\ensuremath{{\\{command.capitalize() if capitalise else command}}}"
-    if name == "GREEK SMALL LETTER FINAL SIGMA":
-        return r"\ensuremath{\varsigma}"
-    return None
+@functools.cache
+def _safe_characters() -> frozenset[int]:
+    """Code points whose pylatexenc conversion compiles under OT1 and T1 (shipped list)."""
+    text = (Path(__file__).parent / "templates" / SAFE_CHARS_FILE).read_text(encoding="ascii")
+    return frozenset(_parse_ranges(text))
+
+
+def _parse_ranges(text: str) -> list[int]:
+    points = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            first, _, last = line.partition("-")
+            points += range(int(first, 16), int(last or first, 16) + 1)
+    return points
+
+
+def probe_safe_characters(pdflatex: str, workdir: Path) -> str:
+    """The contents of ``templates/latex_safe_chars.txt``, probed with ``pdflatex``.
+
+    Every character of ``PROBED_RANGES`` that pylatexenc converts is typeset in an
+    ``article`` with the default OT1 encoding and again with T1; a character is safe
+    when neither run reports an error or a missing glyph for it.
+    """
+    import subprocess
+    import unicodedata
+
+    candidates = []
+    for first, stop in PROBED_RANGES:
+        for point in range(first, stop):
+            char = chr(point)
+            if unicodedata.category(char).startswith(("C", "M", "Z")):
+                continue
+            latex = _encoder().unicode_to_latex(char)
+            if latex != char and latex.isascii():
+                candidates.append((point, latex))
+    bad: set[int] = set()
+    for name, preamble in (("ot1", ""), ("t1", "\\usepackage[T1]{fontenc}\n")):
+        body = "\n".join(f"\\typeout{{CHAR {p}}}{latex}\\par" for p, latex in candidates)
+        (workdir / f"{name}.tex").write_text(
+            f"\\documentclass{{article}}\n{preamble}\\begin{{document}}\n{body}\n\\end{{document}}\n",
+            encoding="ascii")
+        subprocess.run([pdflatex, "-interaction=nonstopmode", f"{name}.tex"], cwd=workdir,
+                       capture_output=True, timeout=300)
+        current = None
+        for line in (workdir / f"{name}.log").read_text(errors="replace").splitlines():
+            if line.startswith("CHAR "):
+                current = int(line.split()[1])
+            elif current is not None and (line.startswith("! ") or "Missing character" in line):
+                bad.add(current)
+    safe = [p for p, _ in candidates if p not in bad]
+    lines = ["# Characters whose pylatexenc conversion compiles in a bare article (OT1 and T1).",
+             "# Generated by izzyfig.latex.probe_safe_characters; tests/test_latex.py checks it."]
+    for first, last in _runs(safe):
+        lines.append(f"{first:04X}" if first == last else f"{first:04X}-{last:04X}")
+    return "\n".join(lines) + "\n"
+
+
+def _runs(points: list[int]):
+    start = previous = None
+    for point in points:
+        if previous is not None and point == previous + 1:
+            previous = point
+            continue
+        if start is not None:
+            yield start, previous
+        start = previous = point
+    if start is not None:
+        yield start, previous
 
 
 def _code(text: str) -> str:
@@ -274,22 +249,46 @@ def figure_snippet(figure_id: str, entry: dict[str, Any], *, graphics_path: str)
     figure_id : str
         Figure id; becomes ``\\label{fig:<id>}`` (letters, digits, ``_ . : -``).
     entry : dict
-        The figure's lock entry (``kind``, ``inputs``, ``caption``, ``spec`` are read).
+        The figure's lock entry (``kind``, ``inputs``, ``caption``, ``spec`` and ``latex``,
+        the figure's LaTeX options from ``latex_options``, are read).
     graphics_path : str
         Path of the output file relative to where the snippet is ``\\input`` from.
+
+    A figure drawn for a page is included at its natural size (``\\includegraphics``
+    without a width), in ``figure*`` when it spans both columns; ``latex_caption`` is
+    written verbatim, ``caption`` and ``short_caption`` are escaped.
 
     Raises
     ------
     BuildError
         If the id cannot be a LaTeX label or the path cannot be a graphicx file name.
     """
+    options = entry.get("latex") or {}
+    raw = options.get("latex_caption")
     return _environment().get_template("figure.tex.j2").render(
         label=_label(figure_id),
         figure_id=figure_id,
         spec=entry.get("spec") or "",
         graphics_path=_graphics_path(figure_id, graphics_path),
-        caption=_caption_text(entry),
+        caption=raw if raw and raw.strip() else latex_escape(_caption_text(entry)),
+        short_caption=options.get("short_caption"),
+        environment="figure*" if options.get("wide") else "figure",
+        placement=options.get("placement"),
+        natural=bool(options.get("page")),
     )
+
+
+def latex_options(figure: Any) -> dict[str, Any]:
+    """What the snippet needs from a figure's spec: page (natural size), ``figure*``,
+    placement and captions. Plain JSON data, kept in the figure's lock entry."""
+    area = figure.print_area()
+    return {
+        "page": area is not None,
+        "wide": bool(area is not None and area.spans_columns),
+        "placement": figure.placement,
+        "latex_caption": figure.latex_caption,
+        "short_caption": figure.short_caption,
+    }
 
 
 def _label(figure_id: str) -> str:

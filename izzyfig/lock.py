@@ -40,6 +40,7 @@ ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
     "parameters": (dict,),
     "boxes": (list,),
     "warnings": (list,),
+    "latex": (dict,),
 }
 REQUIRED_FIELDS = ("output", "sha256", "build_key")
 JSON_TYPES = {str: "a string", list: "a list", dict: "an object", type(None): "null"}

@@ -43,7 +43,8 @@ class FakeTensor:
 
 
 def mesh_data(fig: Figure) -> np.ndarray:
-    (mesh,) = [c for c in fig.axes[-1].collections if isinstance(c, QuadMesh)]
+    heatmaps = [ax for ax in fig.axes if ax.get_label().startswith("heatmap")]
+    (mesh,) = [c for c in heatmaps[-1].collections if isinstance(c, QuadMesh)]
     return np.asarray(mesh.get_array())
 
 
@@ -123,7 +124,8 @@ def test_question_context_example(in_tmp):
         attentions, [f"t{i}" for i in range(16)], layer=6, head=5, question_end=7, top_n=3,
         enlarged_size=2.3, mode="question_context",
     )
-    assert len(fig.axes) == 5 and (in_tmp / "QC_attention_heatmaps.pdf").exists()
+    assert [ax.get_label() for ax in fig.axes].count("colorbar") == 1
+    assert len(fig.axes) == 6 and (in_tmp / "QC_attention_heatmaps.pdf").exists()
     assert np.allclose(mesh_data(fig), attentions[6][0, 5])
 
 

@@ -91,22 +91,33 @@ def figure_bytes(figure, output: str) -> bytes:
 
 
 def draw(kind: str, data: Any, options: dict[str, Any]):
-    """Call the renderer of ``kind`` with the extracted arrays and the spec's options."""
+    """Call the renderer of ``kind`` with the extracted arrays and the spec's options.
+
+    A ``panels`` figure gets one ``FigureData`` per panel in ``data`` and each panel's
+    kind and options in ``options["panels"]``.
+    """
     from izzyfig import render
 
-    first, x, y, boxes = data.matrices[0], data.x_labels, data.y_labels, list(data.boxes)
-    if kind == "self-attention":
-        return render.render_self_attention(first, x, boxes=boxes, **options)
-    if kind == "question-context":
-        return render.render_question_context(first, x, data.question_end, boxes=boxes, **options)
-    if kind == "comparison":
-        return render.render_comparison(first, data.matrices[1], x, y, boxes=boxes, **options)
-    renderers = {
-        "cross-attention": render.render_cross_attention,
-        "stability": render.render_stability,
-        "evolution": render.render_evolution,
-        "regions": render.render_regions,
-    }
-    if kind not in renderers:
+    options = dict(options)
+    if hasattr(options.get("page"), "model_dump"):  # a page given by its dimensions
+        options["page"] = options["page"].model_dump()
+    if kind == "panels":
+        panels = [(panel["kind"], renderer_arrays(panel["kind"], part),
+                   {"boxes": list(part.boxes), **panel["options"]})
+                  for panel, part in zip(options.pop("panels"), data)]
+        return render.render_panels(panels, **options)
+    if kind not in render.RENDERERS:
         raise BuildError(f"no renderer for figure kind '{kind}'")
-    return renderers[kind](first, x, y, boxes=boxes, **options)
+    return render.RENDERERS[kind](*renderer_arrays(kind, data), boxes=list(data.boxes), **options)
+
+
+def renderer_arrays(kind: str, data: Any) -> tuple:
+    """The positional arguments of ``render_<kind>`` from a figure's extracted data."""
+    first, x, y = data.matrices[0], data.x_labels, data.y_labels
+    if kind == "self-attention":
+        return (first, x)
+    if kind == "question-context":
+        return (first, x, data.question_end)
+    if kind == "comparison":
+        return (first, data.matrices[1], x, y)
+    return (first, x, y)

@@ -195,6 +195,8 @@ class AttentionStore:
 
     def check(self, job: FigureJob) -> list[SpecProblem]:
         """Positioned problems of ``job`` against its tokens (all tokens must be known)."""
+        if job.panels:
+            return [problem for panel in job.panels for problem in self.check(panel)]
         axes, problems = figure_axes(job, self._tokens)
         problems += length_problems(job, self._tokens)
         return problems + resolve_boxes(job, axes)[1]
@@ -249,8 +251,11 @@ class AttentionStore:
         """The matrices and labels of one figure, read from the cache and array files.
 
         A cache entry that is missing or damaged is recomputed (``prepare`` on this
-        figure alone) rather than drawn.
+        figure alone) rather than drawn. A ``panels`` figure gets a tuple with the data
+        of each panel.
         """
+        if job.panels:
+            return tuple(self.figure_data(panel) for panel in job.panels)
         if not all(self._tokens_of(s.input) for s in job.selections if isinstance(s.input, Forward)):
             self.prepare(single_job_plan(job))
         axes, problems = figure_axes(job, self._tokens)

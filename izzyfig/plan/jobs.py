@@ -211,6 +211,8 @@ class FigureJob:
     ``selections`` has one entry per map (two for a comparison; one per run/step for
     stability/evolution from checkpoints, or one selecting a whole runs/steps axis).
     ``tokens``/``x_labels``/``y_labels``/``question_end`` are the spec's own values.
+    A ``panels`` figure has one job per panel in ``panels``; its ``selections`` are
+    theirs, in panel order.
     ``units`` (``tokens`` or ``words``) and ``window`` say which cells are shown.
     """
 
@@ -226,6 +228,7 @@ class FigureJob:
     x_labels: tuple[str, ...] | None = None
     y_labels: tuple[str, ...] | None = None
     question_end: int | None = None
+    panels: tuple[FigureJob, ...] = ()
     units: str = "tokens"
     window: WindowRef | None = None
 

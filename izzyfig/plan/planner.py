@@ -184,6 +184,7 @@ class Planner:
         self.arrays: dict[tuple, ArrayLoad] = {}
         self.failed_sources: dict[tuple, str] = {}
         self.figures: list[tuple[Any, list[Draft]]] = []
+        self.panel_parts: dict[str, list[tuple[Any, list[Draft]]]] = {}
 
     def problem(self, position: Position | None, path: str, message: str) -> None:
         self.problems.append(SpecProblem(position, path, message))
@@ -191,10 +192,25 @@ class Planner:
     # -- figures -----------------------------------------------------------------------
     def add(self, entry: Any) -> None:
         figure = entry.figure
+        if figure.kind == "panels":
+            self.add_panels(entry)
+            return
         sides = [FieldView(entry, "a"), FieldView(entry, "b")] if figure.kind == "comparison" else [FieldView(entry)]
         per_side = [self.side_drafts(view) for view in sides]
         if all(per_side):
             self.figures.append((entry, [draft for drafts in per_side for draft in drafts]))
+
+    def add_panels(self, entry: Any) -> None:
+        """A ``panels`` figure: each panel is planned like a figure of its own kind."""
+        parts = []
+        for index, figure in enumerate(entry.figure.panel_figures()):
+            before = len(self.figures)
+            self.add(PanelEntry(entry, index, figure))
+            if len(self.figures) > before:
+                parts.append(self.figures.pop())
+        if len(parts) == len(entry.figure.panels):
+            self.panel_parts[entry.id] = parts
+            self.figures.append((entry, [draft for _, drafts in parts for draft in drafts]))
 
     def side_drafts(self, view: FieldView) -> list[Draft]:
         figure = view.entry.figure
@@ -433,6 +449,7 @@ class Planner:
             selections.append(AttentionSelection(source, d.attention, d.layer, d.head, d.kv_group, d.index,
                                                  d.where, d.input_at, d.model_name))
         figure = entry.figure
+        panels = tuple(self.job(part, drafts, forwards) for part, drafts in self.panel_parts.get(entry.id, ()))
         return FigureJob(
             figure_id=entry.id,
             kind=figure.kind,
@@ -446,9 +463,40 @@ class Planner:
             x_labels=_tuple(getattr(figure, "x_labels", None)),
             y_labels=_tuple(getattr(figure, "y_labels", None)),
             question_end=getattr(figure, "question_end", None),
+            panels=panels,
             units=figure.units,
             window=window_ref(entry),
         )
+
+
+@dataclass(frozen=True)
+class PanelEntry:
+    """One panel of a ``panels`` figure, planned like a figure: ``figures.<id>.panels[i]``.
+
+    A key the panel sets is found under ``panels[i]``; an inherited one at the figure.
+    """
+
+    parent: Any
+    index: int
+    figure: Any
+
+    @property
+    def id(self) -> str:
+        return f"{self.parent.id}.panels[{self.index}]"
+
+    @property
+    def file(self):
+        return self.parent.file
+
+    @property
+    def position(self):
+        return self.parent.position_of("panels", self.index)
+
+    def position_of(self, *path):
+        own = self.parent.figure.panels[self.index].model_fields_set
+        if path and path[0] in own:
+            return self.parent.position_of("panels", self.index, *path)
+        return self.parent.position_of(*path)
 
 
 def make_forward(model: ModelLoad, inputs: dict[str, Any]) -> Forward:

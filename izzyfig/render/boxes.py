@@ -10,6 +10,14 @@ from matplotlib.patches import Rectangle
 from izzyfig.render import style
 from izzyfig.render.grid import CellGrid
 from izzyfig.render.inputs import Box
+from izzyfig.render.style import Look
+
+PAGE_BOX_LINEWIDTH = 1.0  # points: a 2 pt outline would cover a printed cell
+
+
+def box_width(look: Look, linewidth: float = style.BOX_LINEWIDTH) -> float:
+    """Outline width in points: thinner on a page, where cells are a few points wide."""
+    return min(linewidth, PAGE_BOX_LINEWIDTH) if look.on_page else linewidth
 
 
 def draw_boxes(

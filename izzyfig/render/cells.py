@@ -1,6 +1,7 @@
 """Heatmap cells: the colour scale, the single QuadMesh, and value annotations."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,13 +10,21 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import Colormap, PowerNorm
 
 from izzyfig.render.grid import CellGrid
+from izzyfig.render.style import SCREEN_LOOK, Look
 
 # Above this many cells a mesh (and its overlays) is drawn as one raster image
 # inside the PDF: hundreds of thousands of vector paths are slow and large.
 RASTER_CELLS = 96 * 96
 VALUE_DECIMALS = 3
-VALUE_FONT_MAX = 9.0
-VALUE_FONT_MIN = 4.5
+
+
+@dataclass(frozen=True)
+class ValueNote:
+    """Scores of ``dropped`` of ``total`` top cells did not fit at ``size`` points."""
+
+    dropped: int
+    total: int
+    size: float
 
 
 @dataclass(frozen=True)
@@ -73,27 +82,47 @@ def text_colors(rgba: np.ndarray) -> list[str]:
     return ["black" if v > 0.408 else "white" for v in np.atleast_1d(luminance)]
 
 
+def _page_value(value: float) -> str:
+    """Two decimals without the leading zero (``.56``), as tables in papers print them."""
+    text = f"{value:.2f}"
+    if text.startswith(("0.", "-0.")):
+        text = text.replace("0.", ".", 1)
+    return text.replace("-", "\N{MINUS SIGN}")
+
+
 def draw_values(
-    ax: Axes, grid: CellGrid, data: np.ndarray, cells: np.ndarray, scale: ColorScale, unit_pt: float
+    ax: Axes, grid: CellGrid, data: np.ndarray, cells: np.ndarray, scale: ColorScale, unit_pt: float,
+    look: Look = SCREEN_LOOK,
 ) -> list:
-    """Write the value (3 decimals) in each of ``cells`` (k, 2) where the text fits."""
+    """Write the value (3 decimals) in each of ``cells`` (k, 2) where the text fits.
+
+    A value is written only at ``look.typo.value_min`` points or more; on a page the
+    cells whose score does not fit are noted.
+    """
     if len(cells) == 0:
         return []
     rows, cols = cells[:, 0], cells[:, 1]
     values = data[rows, cols]
-    texts = [f"{v:.{VALUE_DECIMALS}f}" for v in values]
+    texts = [_page_value(v) if look.on_page else f"{v:.{VALUE_DECIMALS}f}" for v in values]
     widths = grid.col_widths[cols] * unit_pt
     heights = grid.row_heights[rows] * unit_pt
     chars = np.array([len(t) for t in texts])
     # ~0.6 em per character must fit 90% of the width; the line must fit the height
-    sizes = np.minimum(np.minimum(0.9 * widths / (0.6 * chars), heights / 1.5), VALUE_FONT_MAX)
+    sizes = np.minimum(np.minimum(0.9 * widths / (0.6 * chars), heights / 1.5), look.typo.value_max)
     colors = text_colors(scale.rgba(values))
     artists = []
-    for k in np.flatnonzero(sizes >= VALUE_FONT_MIN):
+    fits = np.flatnonzero(sizes >= look.typo.value_min)
+    if look.on_page and len(fits) < len(cells):
+        look.notes.append(ValueNote(len(cells) - len(fits), len(cells), look.typo.value_min))
+    step = math.floor if look.on_page else round  # on a page never above the size that fits
+    used = {int(k): max(step(sizes[k] * 2) / 2, look.typo.value_min) for k in fits}
+    if look.on_page and used:
+        look.room.append(min(sizes[k] / size for k, size in used.items()))
+    for k in fits:
         artists.append(
             ax.text(
                 grid.col_centers[cols[k]], grid.row_centers[rows[k]], texts[k],
-                ha="center", va="center", fontsize=round(sizes[k] * 2) / 2,
+                ha="center", va="center", fontsize=used[int(k)],
                 color=colors[k], parse_math=False, zorder=3,
             )
         )

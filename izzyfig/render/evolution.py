@@ -16,11 +16,13 @@ from matplotlib.lines import Line2D
 
 from izzyfig.errors import RenderError
 from izzyfig.render import inputs, style
-from izzyfig.render.boxes import draw_boxes
+from izzyfig.render.boxes import box_width, draw_boxes
 from izzyfig.render.cells import RASTER_CELLS, ColorScale
 from izzyfig.render.grid import CellGrid
-from izzyfig.render.heatmap import Panel, draw_heatmap, figure_scale, plain_labels, single_panel
+from izzyfig.render.heatmap import KindPlan, Panel, draw_heatmap, figure_scale, plain_labels
+from izzyfig.render.layout import PanelDraft, axes_id
 from izzyfig.render.lens import axis_texts
+from izzyfig.render.style import SCREEN_LOOK, Look
 
 DEFAULT_TITLE = "Attention Evolution Over Training"
 SPARK_WIDTH = 0.8  # of the cell width
@@ -30,8 +32,9 @@ SPARK_HEIGHT = 0.7  # of the cell height
 def render_evolution(
     steps, x_labels, y_labels, *, boxes=(), step_labels=None, sparkline_color_dark="darkblue",
     sparkline_color_light="white", sparkline_linewidth=1.0, sparkline_alpha=0.8,
-    normalize_sparklines=False, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
-    figsize=None,
+    normalize_sparklines=False, label_rotation=45, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
+    mathtext=False,
 ) -> Figure:
     """Draw ``steps`` (T, query, key), T >= 2 snapshots in training order.
 
@@ -39,11 +42,31 @@ def render_evolution(
     ----------
     step_labels : sequence of T str, optional
         Names of the steps; the legend names the first and last.
+    page, width, height, min_font, font, mathtext
+        As for ``render_self_attention``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    plan = evolution_plan(
+        steps, x_labels, y_labels, boxes=boxes, step_labels=step_labels,
+        sparkline_color_dark=sparkline_color_dark, sparkline_color_light=sparkline_color_light,
+        sparkline_linewidth=sparkline_linewidth, sparkline_alpha=sparkline_alpha,
+        normalize_sparklines=normalize_sparklines, label_rotation=label_rotation, title=title, xlabel=xlabel,
+        ylabel=ylabel, cmap=cmap, gamma=gamma,
+    )
+    return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
+                       font=font, mathtext=mathtext)
+
+
+def evolution_plan(
+    steps, x_labels, y_labels, *, boxes=(), step_labels=None, sparkline_color_dark="darkblue",
+    sparkline_color_light="white", sparkline_linewidth=1.0, sparkline_alpha=0.8,
+    normalize_sparklines=False, label_rotation=45, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5,
+) -> KindPlan:
+    """Validated inputs of ``render_evolution`` and how to draw its panel."""
     maps = inputs.stack("steps", steps, "steps")
     mean = inputs.quantize(maps.mean(axis=0))
     columns = inputs.labels("x_labels", x_labels, mean.shape[1], "columns")
@@ -54,23 +77,29 @@ def render_evolution(
               inputs.color("sparkline_color_light", sparkline_color_light))
     linewidth = inputs.positive("sparkline_linewidth", sparkline_linewidth)
     alpha = inputs.within("sparkline_alpha", sparkline_alpha, 0.0, 1.0)
+    rotation = inputs.rotation(label_rotation)
     scale = figure_scale(mean.min(), mean.max(), gamma, cmap)
     texts = axis_texts(title, xlabel, ylabel, (DEFAULT_TITLE, style.DEFAULT_XLABEL, style.DEFAULT_YLABEL))
-    size = inputs.figsize(figsize)
     grid = CellGrid.uniform(*mean.shape)
     x, y = plain_labels(columns), plain_labels(rows)
 
-    def draw(ax: Axes, unit_pt: float) -> Panel:
-        panel = draw_heatmap(ax, mean, grid, scale, x, y, unit_pt=unit_pt, title=texts[0],
-                             xlabel=texts[1], ylabel=texts[2])
-        lines = draw_sparklines(ax, grid, maps, mean, scale, colors=colors, normalize=normalize_sparklines,
-                                linewidth=min(linewidth, 0.08 * unit_pt), alpha=alpha)
-        draw_boxes(ax, grid, box_list)
-        add_legend(ax, lines, colors, scale, names)
-        return panel
+    def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
+        def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
+            panel = draw_heatmap(ax, mean, grid, scale, x, y, unit_pt=unit_pt, title=texts[0],
+                                 xlabel=texts[1], ylabel=texts[2], colorbar=own_colorbar, look=look,
+                                 rotation=rotation, rotatable=True)
+            lines = draw_sparklines(ax, grid, maps, mean, scale, colors=colors, normalize=normalize_sparklines,
+                                    linewidth=min(linewidth, 0.08 * unit_pt), alpha=alpha)
+            draw_boxes(ax, grid, box_list, linewidth=box_width(look))
+            add_legend(ax, lines, colors, scale, names, look)
+            return panel
 
-    with style.rendering():
-        return single_panel(grid, max(mean.shape), not (x.sparse or y.sparse), size, draw, unit_scale=1.2)
+        return [PanelDraft(grid.width, grid.height, draw, axes_id=axes_id(grid, columns, rows))]
+
+    user_texts = (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)) + tuple(
+        ("step_labels", name) for name in (step_labels or ()))
+    return KindPlan(scale, max(mean.shape), not (x.sparse or y.sparse), panels, unit_scale=1.2,
+                    texts=user_texts)
 
 
 def sparkline_paths(maps: np.ndarray, grid: CellGrid, normalize: bool) -> np.ndarray:
@@ -122,18 +151,25 @@ def join_polylines(paths: np.ndarray) -> np.ndarray:
     return np.concatenate([paths, gap], axis=1).reshape(-1, 2)
 
 
-def add_legend(ax: Axes, lines: LineCollection, colors: tuple, scale: ColorScale, names: tuple[str, str]):
+def add_legend(ax: Axes, lines: LineCollection, colors: tuple, scale: ColorScale, names: tuple[str, str],
+               look: Look = SCREEN_LOOK):
     """Legend under the heatmap on the mid-scale colour, where both line colours show."""
     width = float(np.atleast_1d(lines.get_linewidths())[0])
     handles = [
         Line2D([], [], color=colors[0], lw=max(width, 1.0), label="Trend (low attention)"),
         Line2D([], [], color=colors[1], lw=max(width, 1.0), label="Trend (high attention)"),
     ]
-    return ax.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8,
-        title=f"Sparklines: {names[0]} → {names[1]}", title_fontsize=8, frameon=True,
+    size = look.typo.legend
+    legend = ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=size,
+        title=f"Sparklines: {names[0]} → {names[1]}", title_fontsize=size, frameon=True,
         facecolor=scale.cmap(0.5), edgecolor="none", framealpha=1.0,
+        **({"handlelength": 1.5, "columnspacing": 1.0, "borderpad": 0.3} if look.on_page else {}),
     )
+    legend.get_title().set_parse_math(look.mathtext)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return legend
 
 
 def _step_names(step_labels, steps: int) -> tuple[str, str]:

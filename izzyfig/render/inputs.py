@@ -186,6 +186,13 @@ def within(name: str, value, low: float, high: float, *, low_open: bool = False)
     return number
 
 
+def rotation(value) -> int:
+    """An x label angle: 45 or 90 degrees."""
+    if isinstance(value, bool) or value not in (45, 90):
+        raise RenderError(f"label_rotation: must be 45 or 90, got {value!r}")
+    return int(value)
+
+
 def figsize(value: Sequence[float] | None) -> tuple[float, float] | None:
     if value is None:
         return None

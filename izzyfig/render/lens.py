@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from izzyfig.errors import RenderError
-from izzyfig.render import inputs, style, tokens
-from izzyfig.render.boxes import draw_boxes
+from izzyfig.render import inputs, tokens
+from izzyfig.render.boxes import box_width, draw_boxes
 from izzyfig.render.cells import ColorScale
 from izzyfig.render.detect import REGION_ALPHA, REGION_COLOR, REGION_LINEWIDTH, detect_regions
 from izzyfig.render.grid import CellGrid, top_cells
-from izzyfig.render.heatmap import Panel, draw_heatmap, figure_scale, single_panel, text_or
+from izzyfig.render.heatmap import KindPlan, Panel, draw_heatmap, figure_scale, text_or
 from izzyfig.render.inputs import Box
+from izzyfig.render.layout import PanelDraft, axes_id
+from izzyfig.render.style import SCREEN_LOOK, Look
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def lens_labels(x_tokens: list[str], y_tokens: list[str], cells: LensCells, lens
 def draw_lens_panel(
     ax: Axes, data: np.ndarray, cells: LensCells, x_tokens: list[str], y_tokens: list[str],
     lens: TableLens, scale: ColorScale, *, unit_pt: float, boxes: tuple[Box, ...] = (),
-    regions: tuple[Box, ...] = (), title: str, xlabel: str, ylabel: str, colorbar: bool = True,
-    title_size: float = style.TITLE_SIZE,
+    regions: tuple[Box, ...] = (), title: str, xlabel: str, ylabel: str, colorbar: bool = False,
+    title_size: float | None = None, look: Look = SCREEN_LOOK,
 ) -> Panel:
     """One table-lens heatmap with user boxes (red) and detected regions (orange)."""
     x, y = lens_labels(x_tokens, y_tokens, cells, lens)
@@ -81,32 +82,37 @@ def draw_lens_panel(
     panel = draw_heatmap(
         ax, data, cells.grid, scale, x, y, unit_pt=unit_pt, title=title, xlabel=xlabel, ylabel=ylabel,
         rotation=lens.label_rotation, values_at=cells.top if show_values else None, colorbar=colorbar,
-        title_size=title_size,
+        title_size=title_size, look=look, rotatable=True,
     )
-    draw_boxes(ax, cells.grid, regions, color=REGION_COLOR, linewidth=REGION_LINEWIDTH, alpha=REGION_ALPHA)
-    draw_boxes(ax, cells.grid, boxes)
+    width = box_width(look)
+    draw_boxes(ax, cells.grid, regions, color=REGION_COLOR, linewidth=min(REGION_LINEWIDTH, width),
+               alpha=REGION_ALPHA)
+    draw_boxes(ax, cells.grid, boxes, linewidth=width)
     return panel
 
 
-def lens_figure(
+def lens_plan(
     data: np.ndarray, x_tokens: list[str], y_tokens: list[str], lens: TableLens, *, boxes,
-    title: str, xlabel: str, ylabel: str, cmap, gamma, figsize,
-) -> Figure:
+    title: str, xlabel: str, ylabel: str, cmap, gamma,
+) -> KindPlan:
     """A one-panel table-lens figure (self-attention and cross-attention)."""
     box_list = inputs.boxes(boxes, data.shape)
     scale = figure_scale(data.min(), data.max(), gamma, cmap)
-    size = inputs.figsize(figsize)
     regions = detect_regions(data) if lens.auto_regions else ()
     cells = lens_cells(data, lens)
 
-    def draw(ax: Axes, unit_pt: float) -> Panel:
-        return draw_lens_panel(
-            ax, data, cells, x_tokens, y_tokens, lens, scale, unit_pt=unit_pt, boxes=box_list,
-            regions=regions, title=title, xlabel=xlabel, ylabel=ylabel,
-        )
+    def panels(scale: ColorScale, own_colorbar: bool) -> list[PanelDraft]:
+        def draw(ax: Axes, unit_pt: float, look: Look) -> Panel:
+            return draw_lens_panel(
+                ax, data, cells, x_tokens, y_tokens, lens, scale, unit_pt=unit_pt, boxes=box_list,
+                regions=regions, title=title, xlabel=xlabel, ylabel=ylabel, colorbar=own_colorbar, look=look,
+            )
 
-    with style.rendering():
-        return single_panel(cells.grid, max(data.shape), not cells.sparse, size, draw)
+        return [PanelDraft(cells.grid.width, cells.grid.height, draw,
+                           axes_id=axes_id(cells.grid, x_tokens, y_tokens))]
+
+    return KindPlan(scale, max(data.shape), not cells.sparse, panels,
+                    texts=(("title", title), ("xlabel", xlabel), ("ylabel", ylabel)))
 
 
 def axis_texts(title, xlabel, ylabel, defaults: tuple[str, str, str]) -> tuple[str, str, str]:

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from izzyfig.errors import RenderError
 from izzyfig.files import atomic_writer
-from izzyfig.render.style import rendering
+from izzyfig.render.style import font_of, rendering
 
 # No dates, no tool or version strings: the bytes depend on the drawing only.
 METADATA = {
@@ -38,7 +38,7 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> None:
     """
     fmt = output_format(path)
     try:
-        with atomic_writer(Path(path)) as stream, rendering():
+        with atomic_writer(Path(path)) as stream, rendering(font_of(fig)):
             fig.savefig(stream, format=fmt, metadata=METADATA[fmt], dpi=fig.dpi)
     except OSError as exc:
         raise RenderError(f"output {os.fspath(path)!r}: cannot write ({exc.strerror})") from exc

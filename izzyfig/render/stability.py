@@ -8,7 +8,7 @@ the colour of ``mean - k*err`` at the centre to ``mean + k*err`` at the edge
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -16,12 +16,15 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from izzyfig.render import inputs, style
-from izzyfig.render.boxes import draw_boxes
+from izzyfig.render.boxes import box_width, draw_boxes
 from izzyfig.render.cells import ColorScale
 from izzyfig.render.grid import CellGrid
-from izzyfig.render.heatmap import Panel, axes_unit_pt, draw_heatmap, figure_scale, plain_labels, single_panel
+from izzyfig.render.heatmap import (
+    KindPlan, Panel, axes_unit_pt, draw_heatmap, figure_scale, job_plan, plain_labels,
+)
 from izzyfig.render.inputs import Box
 from izzyfig.render.lens import axis_texts
+from izzyfig.render.style import SCREEN_LOOK, Look
 
 DEFAULT_TITLE = "Check Stability Heatmap with Gradient Circles"
 PIXELS_PER_INCH = 250  # gradient image resolution on the page
@@ -48,6 +51,7 @@ class StabilityJob:
     color_contrast_scale: float
     circle_scale: float
     max_circle_ratio: float
+    label_rotation: int = 90
 
     @property
     def grid(self) -> CellGrid:
@@ -57,7 +61,7 @@ class StabilityJob:
 def stability_job(
     runs, x_labels, y_labels, *, boxes=(), use_std_error=True, linecolor="white", linewidths=1.0,
     radial_resolution=100, use_white_center=False, color_contrast_scale=2.0, circle_scale=1.0,
-    max_circle_ratio=0.45, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
+    max_circle_ratio=0.45, label_rotation=90, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
 ) -> StabilityJob:
     """Validate the options and compute mean and error of ``runs`` (n, rows, cols)."""
     maps = inputs.stack("runs", runs, "runs")
@@ -76,43 +80,59 @@ def stability_job(
         color_contrast_scale=inputs.at_least("color_contrast_scale", color_contrast_scale, 0.0),
         circle_scale=inputs.positive("circle_scale", circle_scale),
         max_circle_ratio=inputs.within("max_circle_ratio", max_circle_ratio, 0.0, 0.5, low_open=True),
+        label_rotation=inputs.rotation(label_rotation),
     )
 
 
 def render_stability(
     runs, x_labels, y_labels, *, boxes=(), use_std_error=True, linecolor="white", linewidths=1.0,
     radial_resolution=100, use_white_center=False, color_contrast_scale=2.0, circle_scale=1.0,
-    max_circle_ratio=0.45, title=None, xlabel=None, ylabel=None, cmap="Blues", gamma=1.5,
-    figsize=None,
+    max_circle_ratio=0.45, label_rotation=90, title=None, xlabel=None, ylabel=None, cmap="Blues",
+    gamma=1.5, figsize=None, page=None, width=None, height=None, min_font=6.0, font="sans",
+    mathtext=False,
 ) -> Figure:
     """Draw the stability of ``runs`` (n, query, key) across n >= 2 runs.
+
+    ``page``, ``width``, ``height``, ``min_font``, ``font`` and ``mathtext`` are as for
+    ``render_self_attention``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    job = stability_job(
+    plan = stability_plan(
         runs, x_labels, y_labels, boxes=boxes, use_std_error=use_std_error, linecolor=linecolor,
         linewidths=linewidths, radial_resolution=radial_resolution, use_white_center=use_white_center,
         color_contrast_scale=color_contrast_scale, circle_scale=circle_scale,
-        max_circle_ratio=max_circle_ratio, title=title, xlabel=xlabel, ylabel=ylabel, cmap=cmap,
-        gamma=gamma,
+        max_circle_ratio=max_circle_ratio, label_rotation=label_rotation, title=title, xlabel=xlabel,
+        ylabel=ylabel, cmap=cmap, gamma=gamma,
     )
-    size = inputs.figsize(figsize)
-    x, y = plain_labels(job.columns), plain_labels(job.rows)
-    with style.rendering():
-        return single_panel(job.grid, max(job.mean.shape), not (x.sparse or y.sparse), size,
-                            lambda ax, unit_pt: draw_stability(ax, job, unit_pt))
+    return plan.figure(figsize=figsize, page=page, width=width, height=height, min_font=min_font,
+                       font=font, mathtext=mathtext)
 
 
-def draw_stability(ax: Axes, job: StabilityJob, unit_pt: float | None = None) -> Panel:
-    """Draw ``job`` into ``ax`` (cells, gradient circles, boxes, colorbar)."""
+def stability_plan(runs, x_labels, y_labels, **options) -> KindPlan:
+    """Validated inputs of ``render_stability`` (keywords as there) and how to draw its panel."""
+    job = stability_job(runs, x_labels, y_labels, **options)
+    texts = tuple((name, options.get(name)) for name in ("title", "xlabel", "ylabel"))
+    return job_plan(job, draw_stability, job.mean.shape, texts)
+
+
+def draw_stability(ax: Axes, job: StabilityJob, unit_pt: float | None = None, *,
+                   scale: ColorScale | None = None, colorbar: bool = True, look: Look = SCREEN_LOOK) -> Panel:
+    """Draw ``job`` into ``ax`` (cells, gradient circles, boxes, colour bar if ``colorbar``).
+
+    ``scale`` replaces the job's own colour scale (panels that share one).
+    """
     grid = job.grid
     unit_pt = axes_unit_pt(ax, grid) if unit_pt is None else unit_pt
+    if scale is not None and scale is not job.scale:
+        job = replace(job, scale=scale)
     panel = draw_heatmap(
         ax, job.mean, grid, job.scale, plain_labels(job.columns), plain_labels(job.rows),
-        unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2], rotation=90,
-        linecolor=job.linecolor, linewidth=job.linewidths,
+        unit_pt=unit_pt, title=job.texts[0], xlabel=job.texts[1], ylabel=job.texts[2],
+        rotation=job.label_rotation, rotatable=True, linecolor=job.linecolor, linewidth=job.linewidths,
+        colorbar=colorbar, look=look,
     )
     pixels = int(np.clip(round(unit_pt / 72 * PIXELS_PER_INCH), 4, job.radial_resolution))
     pixels = max(2, min(pixels, MAX_IMAGE_SIDE // max(job.mean.shape)))
@@ -121,7 +141,7 @@ def draw_stability(ax: Axes, job: StabilityJob, unit_pt: float | None = None) ->
                       zorder=2)
     image.set_data(gradient_image(inner, outer, circle_radii(job), pixels))
     ax.add_image(image)
-    draw_boxes(ax, grid, job.boxes)
+    draw_boxes(ax, grid, job.boxes, linewidth=box_width(look))
     return panel
 
 

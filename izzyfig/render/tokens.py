@@ -5,6 +5,11 @@ tokens are bold. Short inputs label every token; long inputs label sparsely
 (IzzyViz: every ``interval``-th index and/or the tokens of the top cells). Any
 labels that would still collide at the chosen font size are dropped, least
 important first, so text never overlaps.
+
+On a page (``Look.on_page``) the font never goes below ``min_font``; when every
+token cannot be labelled at that size, a regular subset is: every k-th token, the
+first and last, and the tokens of the top cells. What was left out is noted
+(``LabelNote``) and becomes a warning once the figure is laid out.
 """
 from __future__ import annotations
 
@@ -17,9 +22,27 @@ from matplotlib.axes import Axes
 
 from izzyfig.render import style
 from izzyfig.render.grid import CellGrid
+from izzyfig.render.style import SCREEN_LOOK, Look
 
 TOP_CELL, SPECIAL, PLAIN, INTERVAL = 0, 1, 2, 3  # label priorities, most important first
 _LINE_GAP = 1.05  # labels need this many font sizes between their baselines
+_PAGE_LINE_GAP = 1.2  # on a page: the boxes of neighbouring labels (ascent + descent) never overlap
+_SCREEN_TICK_MIN = 5.0
+
+
+@dataclass(frozen=True)
+class LabelNote:
+    """Labels of one axis that did not all fit: ``total`` tokens on ``length_pt`` points
+    need ``need_pt`` at ``size``; ``stride`` is k of "every k-th" (None for sparse axes)."""
+
+    axis: str
+    total: int
+    shown: int
+    length_pt: float
+    need_pt: float
+    size: float
+    stride: int | None
+    rotatable: bool = False  # x labels at 45 degrees of a kind with a label_rotation key
 
 
 @dataclass(frozen=True)
@@ -66,11 +89,13 @@ def strided(tokens: list[str]) -> AxisLabels:
     return AxisLabels(labels.index, labels.text, np.full(len(tokens), PLAIN), sparse=True)
 
 
-def tick_fontsize(unit_pt: float, labels: AxisLabels) -> float:
-    """Font size that fits one label per cell of ``unit_pt`` points."""
+def tick_fontsize(unit_pt: float, labels: AxisLabels, look: Look = SCREEN_LOOK) -> float:
+    """Font size that fits one label per cell of ``unit_pt`` points (within the look's range)."""
+    typo = look.typo
     if labels.sparse:
-        return style.SPARSE_TICK_SIZE
-    return float(np.clip(round(unit_pt * 0.6 * 2) / 2, style.TICK_SIZE_MIN, style.TICK_SIZE_MAX))
+        return typo.sparse_tick
+    low = typo.tick_min if look.on_page else _SCREEN_TICK_MIN
+    return float(np.clip(round(unit_pt * 0.6 * 2) / 2, low, typo.tick_max))
 
 
 def keep_apart(positions: np.ndarray, priority: np.ndarray, gap: float) -> np.ndarray:
@@ -93,27 +118,93 @@ def keep_apart(positions: np.ndarray, priority: np.ndarray, gap: float) -> np.nd
 
 
 def draw(
-    ax: Axes, grid: CellGrid, x: AxisLabels, y: AxisLabels, *, rotation: int, unit_pt: float
+    ax: Axes, grid: CellGrid, x: AxisLabels, y: AxisLabels, *, rotation: int, unit_pt: float,
+    look: Look = SCREEN_LOOK, rotatable: bool = False,
 ) -> None:
-    """Put the x labels on top (rotated) and the y labels on the left of ``ax``."""
+    """Put the x labels on top (rotated) and the y labels on the left of ``ax``.
+
+    ``rotatable``: the kind has a ``label_rotation`` option (named in warnings at 45°).
+    """
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     # Tick marks only where labels skip tokens; next to every token they read as a "." token.
-    ax.tick_params(axis="x", length=2.0 if x.sparse else 0.0, width=0.6, color="0.4", pad=2.5)
-    ax.tick_params(axis="y", length=2.0 if y.sparse else 0.0, width=0.6, color="0.4", pad=2.5)
-    x_size = tick_fontsize(unit_pt, x)
-    y_size = tick_fontsize(unit_pt, y)
-    x_gap = _LINE_GAP * x_size / math.sin(math.radians(rotation)) / unit_pt
-    _set_axis(ax.xaxis, grid.col_centers, x, x_size, x_gap)
-    _set_axis(ax.yaxis, grid.row_centers, y, y_size, _LINE_GAP * y_size / unit_pt)
-    for tick in ax.xaxis.get_major_ticks():
-        tick.label2.set(rotation=rotation, rotation_mode="anchor", ha="left", va="center")
+    x_size = tick_fontsize(unit_pt, x, look)
+    y_size = tick_fontsize(unit_pt, y, look)
+    line_gap = _PAGE_LINE_GAP if look.on_page else _LINE_GAP
+    x_gap = line_gap * x_size / math.sin(math.radians(rotation)) / unit_pt
+    x_keep = _chosen(grid.col_centers, x, x_gap, grid.width, unit_pt, x_size, "x", look,
+                     rotatable and rotation == 45)
+    y_keep = _chosen(grid.row_centers, y, line_gap * y_size / unit_pt, grid.height, unit_pt, y_size, "y", look)
+    tick = dict(width=0.6, color="0.4", pad=2.5)
+    ax.tick_params(axis="x", length=2.0 if x.sparse or len(x_keep) < len(x.index) else 0.0, **tick)
+    ax.tick_params(axis="y", length=2.0 if y.sparse or len(y_keep) < len(y.index) else 0.0, **tick)
+    _set_axis(ax.xaxis, grid.col_centers, x, x_size, x_keep, look)
+    _set_axis(ax.yaxis, grid.row_centers, y, y_size, y_keep, look)
+    for tick_artist in ax.xaxis.get_major_ticks():
+        tick_artist.label2.set(rotation=rotation, rotation_mode="anchor", ha="left", va="center")
 
 
-def _set_axis(axis, centers: np.ndarray, labels: AxisLabels, size: float, gap: float) -> None:
+def _chosen(centers: np.ndarray, labels: AxisLabels, gap: float, length: float, unit_pt: float,
+            size: float, axis: str, look: Look, rotatable: bool = False) -> np.ndarray:
+    """Indices into ``labels`` to draw; on a page, a regular subset when all do not fit.
+
+    ``gap`` (the distance labels need) and ``length`` (of the axis) are in cell units.
+    """
     positions = centers[labels.index] if len(labels.index) else np.zeros(0)
-    keep = keep_apart(positions, labels.priority, gap)
+    if not look.on_page:
+        return keep_apart(positions, labels.priority, gap)
+    keep = _chosen_on_page(positions, labels, gap, len(centers), length, unit_pt, size, axis, look, rotatable)
+    if len(keep) > 1:
+        look.room.append(float(np.min(np.diff(positions[keep]))) / gap)
+    return keep
+
+
+def _chosen_on_page(positions, labels, gap, count, length, unit_pt, size, axis, look, rotatable) -> np.ndarray:
+    """Every label if they fit; else every k-th (plus first, last, top cells), noted."""
+
+    def note(keep: np.ndarray, stride: int | None) -> None:
+        total = count if stride else len(positions)
+        look.notes.append(LabelNote(axis, total, len(keep), length * unit_pt, total * gap * unit_pt, size,
+                                    stride, rotatable))
+
+    if labels.sparse:
+        keep = keep_apart(positions, labels.priority, gap)
+        if len(keep) < len(positions):
+            note(keep, None)
+        return keep
+    if len(positions) < 2 or np.min(np.diff(positions)) >= gap:
+        return np.arange(len(positions), dtype=np.intp)
+    stride = max(2, math.ceil(gap / _plain_pitch(positions)))
+    priority = _strided_priority(labels, stride)
+    candidates = np.flatnonzero(priority >= 0)
+    keep = candidates[keep_apart(positions[candidates], priority[candidates], gap)]
+    note(keep, stride)
+    return keep
+
+
+def _plain_pitch(positions: np.ndarray) -> float:
+    """Spacing of ordinary (not enlarged) cells: the smallest distance between centres."""
+    return float(np.min(np.diff(positions)))
+
+
+def _strided_priority(labels: AxisLabels, stride: int) -> np.ndarray:
+    """-1 for left out; 0 top cells, first and last; 1 every ``stride``-th; 2 special tokens."""
+    count = len(labels.index)
+    priority = np.full(count, -1, dtype=np.intp)
+    priority[np.arange(count) % stride == 0] = 1
+    for k, text in enumerate(labels.text):
+        if priority[k] < 0 and style.is_special_token(text):
+            priority[k] = 2
+    priority[[0, count - 1]] = 0
+    priority[labels.priority == TOP_CELL] = 0
+    return priority
+
+
+def _set_axis(axis, centers: np.ndarray, labels: AxisLabels, size: float, keep: np.ndarray,
+              look: Look) -> None:
+    positions = centers[labels.index] if len(labels.index) else np.zeros(0)
     axis.set_ticks(positions[keep], labels=[labels.text[k] for k in keep])
+    bold = style.bold_family(look.font)
     for tick, k in zip(axis.get_major_ticks(len(keep)), keep):
         token_index = int(labels.index[k])
         for text in (tick.label1, tick.label2):
@@ -121,6 +212,8 @@ def _set_axis(axis, centers: np.ndarray, labels: AxisLabels, size: float, gap: f
             text.set_fontsize(size)
             if style.is_special_token(labels.text[k]):
                 text.set_fontweight("bold")
+                if bold:
+                    text.set_family(bold)
             if token_index in labels.highlight:
                 text.set_bbox(
                     dict(boxstyle="round,pad=0.2", facecolor=style.LABEL_HIGHLIGHT,

@@ -14,10 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from izzyfig.spec.models import BOX_FORMS, CELL_BOX_KEYS, TOKEN_BOX_KEYS, CellBox, TokenBox
+from izzyfig.spec.models import BOX_FORMS, CELL_BOX_KEYS, PANEL_CLASSES, TOKEN_BOX_KEYS, CellBox, TokenBox
 from izzyfig.spec.yamltree import quoted_key
 
 BOX_TAGS = tuple(BOX_FORMS)
+# Union tags pydantic puts after a list index: the form of a box, the kind of a panel.
+_TAGS = {"boxes": BOX_TAGS, "panels": tuple(PANEL_CLASSES)}
+_FIELD_TAGS = {"page": ("name", "mapping")}  # tags right after a field's name
 _TYPE_WORDS = {
     "int": "an integer",
     "float": "a number",
@@ -150,11 +153,12 @@ def value_message(error: dict) -> str:
 
 
 def _strip_box_tags(loc: tuple) -> tuple:
-    """Drop the union tag pydantic puts after a box's index (``boxes, 0, cells``)."""
+    """Drop the union tag pydantic puts after a box's or panel's index (``boxes, 0, cells``)."""
     return tuple(
         part
         for i, part in enumerate(loc)
-        if not (i >= 2 and loc[i - 2] == "boxes" and isinstance(loc[i - 1], int) and part in BOX_TAGS)
+        if not (i >= 2 and isinstance(loc[i - 1], int) and part in _TAGS.get(loc[i - 2], ()))
+        and not (i >= 1 and part in _FIELD_TAGS.get(loc[i - 1], ()))
     )
 
 
@@ -187,8 +191,11 @@ def model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
             return None
         if len(models) == 1:
             model = models[0]
+            choices = {tag: model for tag in _FIELD_TAGS.get(part, ())}
         elif set(models) == set(BOX_FORMS.values()):
             choices = BOX_FORMS
+        elif set(models) == set(PANEL_CLASSES.values()):
+            choices = PANEL_CLASSES
         else:
             return None
     return model
@@ -209,6 +216,10 @@ def figure_errors(
         loc = _strip_box_tags(tuple(item["loc"]))
         if item["type"] == "missing":
             out.append((loc[:-1], loc[:-1], f"missing required key '{loc[-1]}'"))
+        elif item["type"] == "union_tag_invalid" and loc[-2:-1] == ("panels",):
+            tag = item["ctx"]["tag"]
+            message = f"unknown panel kind '{tag}' (panel kinds: {', '.join(PANEL_CLASSES)})"
+            out.append((loc + ("kind",), loc + ("kind",), message))
         elif item["type"] == "extra_forbidden":
             raw = tuple(item["loc"])
             out.append((loc[:-1], loc, _unknown_in(model, raw, extra_keys)))

@@ -12,6 +12,7 @@ import difflib
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
+from izzyfig import page as page_geometry
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,6 +35,7 @@ KINDS = (
     "stability",
     "evolution",
     "regions",
+    "panels",
 )
 AXES = ("batch", "runs", "steps", "layers", "heads", "query", "key")
 OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
@@ -336,11 +338,135 @@ class Selection(SourceFields, SelectFields):
     """One side of a comparison: overrides the figure's own source and selection."""
 
 
+# --------------------------------------------------------------------------- page and LaTeX
+FONTS = ("sans", "serif", "cm")
+PLACEMENT_PATTERN = r"^[htbpH!]+$"
+
+
+class PageSpec(Strict):
+    """A page given by its dimensions instead of a preset name."""
+
+    columnwidth: str | None = Field(None, description="Column width, e.g. '3.25in' (default: textwidth).")
+    textwidth: str = Field(description="Text block width, e.g. '6.75in', '16cm', '455pt'.")
+    textheight: str = Field(description="Text block height, e.g. '9in'.")
+    fontsize: Annotated[float, Field(gt=4, le=30)] | str = Field(
+        10, description="Body font size in TeX points (a number or a length such as '11pt')."
+    )
+    columns: Literal[1, 2] | None = Field(None, description="1 or 2; default 2 if columnwidth < textwidth.")
+
+    @field_validator("columnwidth", "textwidth", "textheight")
+    @classmethod
+    def _length(cls, value: str | None, info) -> str | None:
+        if value is not None:
+            page_geometry.parse_length(value, what=info.field_name)
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self) -> PageSpec:
+        page_geometry.page_from(self.model_dump())
+        return self
+
+
+def _page_form(value: Any) -> str:
+    return "mapping" if isinstance(value, (dict, PageSpec)) else "name"
+
+
+PageChoice = Annotated[
+    Union[Annotated[str, Tag("name")], Annotated[PageSpec, Tag("mapping")]], Discriminator(_page_form)
+]
+
+
+class PrintOptions(Strict):
+    """How a figure fits the paper: page geometry, size, fonts, LaTeX float and captions."""
+
+    LATEX_KEYS: ClassVar[frozenset[str]] = frozenset({"placement", "latex_caption", "short_caption"})
+    SIZE_KEYS: ClassVar[frozenset[str]] = frozenset({"page", "width", "height", "min_font"})
+
+    mathtext: bool = Field(
+        False, description="Parse '$...$' in titles and labels as mathtext (default: drawn literally)."
+    )
+    page: PageChoice | None = Field(
+        None,
+        description="Venue preset (" + ", ".join(page_geometry.PRESETS) + ") or a mapping with "
+        "columnwidth, textwidth, textheight, fontsize, columns. Draws the figure at its printed size.",
+        json_schema_extra={"examples": list(page_geometry.PRESETS)},
+    )
+    width: str | None = Field(
+        None, description="With a page: 'column' (default), 'text', or a length such as '8cm'."
+    )
+    height: str | None = Field(None, description="With a page: a fixed height such as '6cm'.")
+    min_font: Annotated[float, Field(ge=4, le=12)] = Field(
+        page_geometry.DEFAULT_MIN_FONT,
+        description="With a page: smallest font size in points; labels that do not fit are thinned.",
+    )
+    font: Literal["sans", "serif", "cm"] = Field(
+        "sans", description="sans (DejaVu Sans), serif (STIX, for Times venues) or cm (Computer Modern)."
+    )
+    placement: str | None = Field(
+        None, description="LaTeX float placement, e.g. 't' or 'htbp'.",
+        json_schema_extra={"pattern": PLACEMENT_PATTERN},
+    )
+    latex_caption: str | None = Field(
+        None, description="Caption as raw LaTeX (\\cite, \\ref, $math$), written verbatim."
+    )
+    short_caption: str | None = Field(None, description="Short caption for the list of figures.")
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, value):
+        if isinstance(value, str):
+            page_geometry.page_from(value)
+        return value
+
+    @field_validator("width")
+    @classmethod
+    def _width(cls, value: str | None) -> str | None:
+        if value is not None and value not in page_geometry.WIDTH_KEYWORDS:
+            try:
+                page_geometry.parse_length(value, what="width")
+            except page_geometry.LengthError as error:
+                raise ValueError(f"{error}, or 'column' or 'text'") from None
+        return value
+
+    @field_validator("height")
+    @classmethod
+    def _height(cls, value: str | None) -> str | None:
+        if value is not None:
+            page_geometry.parse_length(value, what="height")
+        return value
+
+    @field_validator("placement")
+    @classmethod
+    def _placement(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(PLACEMENT_PATTERN, value):
+            raise ValueError(f"expected LaTeX float placement letters from h, t, b, p, H, !, got '{value}'")
+        return value
+
+    def print_area(self) -> page_geometry.PrintArea | None:
+        """The page area this figure is drawn for; ``None`` without a page."""
+        if self.page is None:
+            return None
+        page = self.page.model_dump() if isinstance(self.page, PageSpec) else self.page
+        return page_geometry.print_area(page, self.width, self.height, self.min_font)
+
+
+def _check_mathtext(value, info):
+    """With ``mathtext: true``, a text matplotlib cannot parse is an error at its key."""
+    if value is not None and info.data.get("mathtext"):
+        from izzyfig.textmath import mathtext_error
+
+        for text in [value] if isinstance(value, str) else value:
+            problem = mathtext_error(text)
+            if problem:
+                raise ValueError(problem)
+    return value
+
+
 # --------------------------------------------------------------------------- options
-class FigureBase(ViewFields):
+class FigureBase(PrintOptions, ViewFields):
     """Options every figure kind has."""
 
-    NON_RENDER_KEYS: ClassVar[frozenset[str]] = frozenset({"kind", "output", "caption"})
+    NON_RENDER_KEYS: ClassVar[frozenset[str]] = frozenset({"kind", "output", "caption"}) | PrintOptions.LATEX_KEYS
 
     title: Title | None = Field(None, description="Figure title; each kind has its own default.")
     xlabel: Title | None = Field(None, description="Label of the x axis (attended-to tokens).")
@@ -359,6 +485,21 @@ class FigureBase(ViewFields):
     caption: Annotated[str, Field(max_length=limits.MAX_CAPTION)] | None = Field(
         None, description="Caption of the LaTeX snippet."
     )
+
+    _mathtext = field_validator("title", "xlabel", "ylabel")(_check_mathtext)
+
+    @model_validator(mode="after")
+    def _page_keys(self) -> FigureBase:
+        given = self.model_fields_set
+        if self.page is None:
+            needs = sorted(k for k in ("width", "height", "min_font") if k in given)
+            if needs:
+                raise ValueError(f"'{needs[0]}' needs a 'page' (a preset such as 'acl', or a mapping)")
+        if self.figsize is not None and given & {"width", "height"}:
+            raise ValueError("give either 'figsize' (inches) or 'width'/'height' (with a page), not both")
+        if self.caption is not None and self.latex_caption is not None:
+            raise ValueError("give either 'caption' (plain text, escaped) or 'latex_caption' (raw LaTeX), not both")
+        return self
 
     @field_validator("output")
     @classmethod
@@ -406,6 +547,12 @@ class TableLensOptions(Strict):
     label_rotation: Literal[45, 90] = Field(45, description="x label angle (IzzyViz 'lean_more' = 90).")
 
 
+class LabelRotation(Strict):
+    """x label angle of the kinds without table-lens options (45 degrees, as in IzzyViz)."""
+
+    label_rotation: Literal[45, 90] = Field(45, description="x label angle; 90 fits more labels.")
+
+
 class CircleOptions(Strict):
     circle_scale: PositiveFloat = 1.0
     max_circle_ratio: Ratio = Field(0.45, description="Largest circle radius as a fraction of a cell.")
@@ -425,6 +572,8 @@ class QuestionContextFigure(FigureBase, TableLensOptions, SourceFields, SelectFi
         None, description="Titles of the five panels (A->A, B->B, A->B, B->A, all)."
     )
 
+    _mathtext = field_validator("title", "xlabel", "ylabel", "titles")(_check_mathtext)
+
 
 class CrossAttentionFigure(FigureBase, TableLensOptions, SourceFields, SelectFields):
     kind: Literal["cross-attention"]
@@ -433,7 +582,7 @@ class CrossAttentionFigure(FigureBase, TableLensOptions, SourceFields, SelectFie
     )
 
 
-class ComparisonFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
+class ComparisonFigure(FigureBase, CircleOptions, LabelRotation, SourceFields, SelectFields):
     kind: Literal["comparison"]
     a: Selection = Field(description="Background map (overrides the figure's source/selection).")
     b: Selection = Field(description="Circle map (overrides the figure's source/selection).")
@@ -441,6 +590,7 @@ class ComparisonFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
 
 class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
     kind: Literal["stability"]
+    label_rotation: Literal[45, 90] = Field(90, description="x label angle (IzzyViz draws 90).")
     runs: Checkpoints | None = Field(
         None, description="Checkpoint directories of independent runs (or use an array with a 'runs' axis)."
     )
@@ -452,7 +602,7 @@ class StabilityFigure(FigureBase, CircleOptions, SourceFields, SelectFields):
     color_contrast_scale: Annotated[float, Field(ge=0)] = 2.0
 
 
-class EvolutionFigure(FigureBase, SourceFields, SelectFields):
+class EvolutionFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     kind: Literal["evolution"]
     steps: Checkpoints | None = Field(
         None, description="Checkpoint directories in training order (or an array with a 'steps' axis)."
@@ -460,6 +610,8 @@ class EvolutionFigure(FigureBase, SourceFields, SelectFields):
     step_labels: Annotated[list[Label], Field(max_length=limits.MAX_MAPS)] | None = Field(
         None, description="Legend names of the steps."
     )
+
+    _mathtext = field_validator("title", "xlabel", "ylabel", "step_labels")(_check_mathtext)
     sparkline_color_dark: Name = "darkblue"
     sparkline_color_light: Name = "white"
     sparkline_linewidth: PositiveFloat = 1.0
@@ -467,7 +619,7 @@ class EvolutionFigure(FigureBase, SourceFields, SelectFields):
     normalize_sparklines: bool = False
 
 
-class RegionsFigure(FigureBase, SourceFields, SelectFields):
+class RegionsFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     kind: Literal["regions"]
     n_regions: PositiveInt = 3
     min_distance: NonNegInt = 2
@@ -481,6 +633,137 @@ class RegionsFigure(FigureBase, SourceFields, SelectFields):
     label_regions: bool = False
 
 
+# --------------------------------------------------------------------------- panels
+# A panel is a figure of any single-map kind; question-context is itself five panels.
+PANEL_KINDS = ("self-attention", "cross-attention", "comparison", "stability", "evolution", "regions")
+PANEL_CLASSES: dict[str, type[FigureBase]] = {
+    "self-attention": SelfAttentionFigure,
+    "cross-attention": CrossAttentionFigure,
+    "comparison": ComparisonFigure,
+    "stability": StabilityFigure,
+    "evolution": EvolutionFigure,
+    "regions": RegionsFigure,
+}
+# Keys a panel inherits from its panels figure unless it sets them itself.
+INHERITED_RENDER_KEYS = ("xlabel", "ylabel", "cmap", "gamma", "boxes")
+# Keys that belong to the whole figure, never to one panel.
+FIGURE_ONLY_KEYS = ("output", "caption", "figsize") + tuple(PrintOptions.model_fields)
+
+
+def panel_kind(value: Any) -> str:
+    """The kind of a panel; a panel without ``kind`` is a self-attention panel."""
+    if isinstance(value, dict):
+        return value.get("kind", "self-attention")
+    return getattr(value, "kind", "self-attention")
+
+
+Panel = Annotated[
+    Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in PANEL_CLASSES.items())],
+    Discriminator(panel_kind),
+]
+
+
+class PanelsFigure(FigureBase, SourceFields, SelectFields):
+    """Several figures of any single-map kind in one grid, on one colour scale where they share it.
+
+    Each panel inherits the figure's source and selection keys (model, text, layer, head,
+    ...) and its ``xlabel``, ``ylabel``, ``cmap``, ``gamma`` and ``boxes``, like the
+    ``a:``/``b:`` sides of a comparison; ``title`` is the title above all panels.
+    """
+
+    kind: Literal["panels"]
+    panel: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keys applied to every panel whose kind accepts them and that does not set them, "
+        "e.g. {kind: regions, top_n: 0}.",
+    )
+    panels: Annotated[list[Panel], Field(min_length=1, max_length=64)] = Field(
+        description="The panels, in reading order; each a figure mapping (kind defaults to self-attention)."
+    )
+    columns: Annotated[int, Field(ge=1, le=16)] | None = Field(
+        None, description="Panels per row (default: all in one row, at most 4)."
+    )
+    letters: bool = Field(True, description="Prefix panel titles with (a), (b), ...")
+    scale: Literal["auto", "shared", "each"] = Field(
+        "auto", description="One colour scale and bar for all panels (shared), one per panel (each), "
+        "or shared when the panels use the same cmap and gamma (auto)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _panel_defaults(cls, data):
+        """Every panel gets the ``panel:`` keys it does not set, and a kind."""
+        if not isinstance(data, dict) or not isinstance(data.get("panels"), list):
+            return data
+        shared = data.get("panel") if isinstance(data.get("panel"), dict) else {}
+        panels = []
+        for panel in data["panels"]:
+            if isinstance(panel, dict):
+                kind = panel.get("kind", shared.get("kind", "self-attention"))
+                accepted = PANEL_CLASSES[kind].model_fields if kind in PANEL_CLASSES else shared
+                panel = {"kind": kind, **{k: v for k, v in shared.items() if k in accepted}, **panel}
+            panels.append(panel)
+        return {**data, "panels": panels}
+
+    @field_validator("panels")
+    @classmethod
+    def _panel_keys(cls, panels: list) -> list:
+        for index, panel in enumerate(panels):
+            wrong = sorted(set(panel.model_fields_set) & set(FIGURE_ONLY_KEYS))
+            if wrong:
+                raise ValueError(f"panels[{index}]: '{wrong[0]}' belongs to the panels figure, not to one panel")
+        return panels
+
+    def panel_figures(self) -> list[FigureBase]:
+        """Each panel with what it inherits from this figure filled in (see the class doc)."""
+        return [self._merged(panel) for panel in self.panels]
+
+    def _merged(self, panel: FigureBase) -> FigureBase:
+        own = set(panel.model_fields_set)
+        fields = type(panel).model_fields
+        shared = set(SourceFields.model_fields) | set(SelectFields.model_fields) | set(INHERITED_RENDER_KEYS)
+        shared |= set(ViewFields.VIEW_KEYS)
+        if own & set(SourceFields.SOURCE_KEYS):  # a panel naming its own source takes none of ours
+            shared -= set(SourceFields.SOURCE_KEYS)
+        if own & {"head", "kv_group"}:
+            shared -= {"head", "kv_group"}
+        data = panel.model_dump(exclude_unset=True)
+        for key in sorted(shared & self.model_fields_set & set(fields)):
+            if key not in own:
+                data[key] = getattr(self, key)
+        for key in ("xlabel", "ylabel"):  # panels carry no axis titles unless asked for
+            data.setdefault(key, "")
+        if "title" not in own:
+            data["title"] = _panel_title(panel)
+        return type(panel).model_validate(data)
+
+    def render_options(self) -> dict[str, Any]:
+        options = super().render_options()
+        options["panels"] = [
+            {"kind": figure.kind, "options": {k: v for k, v in figure.render_options().items()
+                                               if k not in FIGURE_ONLY_KEYS}}
+            for figure in self.panel_figures()
+        ]
+        for key in ("xlabel", "ylabel", "cmap", "gamma", "panel"):  # given to the panels instead
+            options.pop(key, None)
+        return options
+
+
+def _panel_title(panel: FigureBase) -> str:
+    """A short default title from what the panel sets itself: ``head 3``, ``step1000``."""
+    parts = []
+    for key in ("model", "layer", "head", "kv_group", "attention"):
+        if key in panel.model_fields_set and getattr(panel, key) is not None:
+            value = getattr(panel, key)
+            if key == "model":
+                parts.append(str(value).rstrip("/").rsplit("/", 1)[-1])
+            elif key == "kv_group":
+                parts.append(f"KV group {value}")
+            else:
+                parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
 Figure = Annotated[
     Union[
         SelfAttentionFigure,
@@ -490,6 +773,7 @@ Figure = Annotated[
         StabilityFigure,
         EvolutionFigure,
         RegionsFigure,
+        PanelsFigure,
     ],
     Field(discriminator="kind"),
 ]
@@ -504,6 +788,7 @@ FIGURE_CLASSES: dict[str, type[FigureBase]] = dict(
             StabilityFigure,
             EvolutionFigure,
             RegionsFigure,
+            PanelsFigure,
         ),
     )
 )

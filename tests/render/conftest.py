@@ -1,8 +1,13 @@
 """Small hand-made inputs shared by the render tests."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # pdfcheck: the PDF reader the page tests share
 
 
 @pytest.fixture

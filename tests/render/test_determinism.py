@@ -19,8 +19,8 @@ SCRIPT = textwrap.dedent(
     import numpy as np
 
     from izzyfig.render import (render_comparison, render_cross_attention, render_evolution,
-                                render_question_context, render_regions, render_self_attention,
-                                render_stability, save_figure)
+                                render_panels, render_question_context, render_regions,
+                                render_self_attention, render_stability, save_figure)
 
     out = Path(sys.argv[1])
     rng = np.random.default_rng(11)
@@ -41,6 +41,12 @@ SCRIPT = textwrap.dedent(
         "stability.svg": render_stability(runs, words, words),
         "evolution.pdf": render_evolution(steps, words, words, step_labels=list("abcdef")),
         "regions.pdf": render_regions(m, words, words, label_regions=True),
+        # at print size, in each font: fonts embedded as TrueType, thinned labels
+        "page-sans.pdf": render_self_attention(big[:40, :40], [f"w{i}" for i in range(40)], page="acl"),
+        "page-serif.pdf": render_question_context(m, words, 3, page="icml", width="text", font="serif"),
+        "page-cm.pdf": render_comparison(m, m.T - 0.2, words, words, page="acl", font="cm"),
+        "panels.pdf": render_panels([("self-attention", (m, words), {}), ("regions", (m, words, words), {})],
+                                    page="acl", width="text"),
     }
     for name, fig in figures.items():
         save_figure(fig, out / name)
@@ -75,5 +81,5 @@ def test_three_fresh_processes_write_identical_files(tmp_path):
         start(tmp_path, "later", {"TZ": "America/Lima", "LC_ALL": "C"}),
     ]
     first, second, third = (digests(*run) for run in runs)
-    assert len(first) == 11
+    assert len(first) == 15
     assert first == second == third

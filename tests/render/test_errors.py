@@ -85,7 +85,7 @@ def test_bad_input_raises_a_clear_render_error(call, message):
 @pytest.mark.parametrize("value", [0.0, -2.5, 1e-300, 7.0])
 def test_a_constant_matrix_still_renders_with_a_single_colorbar_tick(value):
     fig = render_self_attention(np.full((4, 4), value), list("abcd"))
-    (bar,) = fig.axes[0].child_axes
+    (bar,) = [ax for ax in fig.axes if ax.get_label() == "colorbar"]
     assert [t.get_text() for t in bar.get_yticklabels()] == [f"{value:.2f}".replace("-", "\N{MINUS SIGN}")]
     colors = fig.axes[0].collections[0].get_facecolors()
     assert np.allclose(colors, colors[0])

@@ -109,17 +109,22 @@ def test_question_context_panels_are_the_right_blocks_and_share_one_scale():
     data = rng.random((7, 7))
     words = ["[CLS]", "who", "?", "[SEP]", "it", "was", "[SEP]"]
     fig = render_question_context(data, words, 4, top_n=0)
-    panels = {ax.get_title(): ax for ax in fig.axes}
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_label().startswith("heatmap")}
     ab = panels["A → B\nQuestion attending to Context"]
     ba = panels["B → A\nContext attending to Question"]
+    aa = panels["A → A\nQuestion attending to Question"]
     assert np.allclose(mesh_of(ab).get_array(), data[:4, 4:])
-    assert texts(ab.yaxis) == words[:4] and texts(ab.xaxis) == words[4:]
+    assert texts(ab.xaxis) == words[4:]
     assert np.allclose(mesh_of(ba).get_array(), data[4:, :4])
-    assert texts(ba.yaxis) == words[4:] and texts(ba.xaxis) == words[:4]
-    for ax in fig.axes:  # values are rounded to 10 significant digits before drawing
+    assert texts(ba.yaxis) == words[4:]
+    # Without enlarged cells the blocks line up like one matrix: token labels once per edge.
+    assert texts(aa.yaxis) == words[:4] and texts(aa.xaxis) == words[:4]
+    assert texts(ab.yaxis) == [] and texts(ba.xaxis) == []
+    for ax in panels.values():  # values are rounded to 10 significant digits before drawing
         norm = mesh_of(ax).norm
         assert (norm.vmin, norm.vmax) == pytest.approx((data.min(), data.max()), abs=1e-9)
-    assert [len(ax.child_axes) for ax in fig.axes] == [0, 0, 0, 0, 1]  # one colorbar
+    assert [ax.get_label() for ax in fig.axes].count("colorbar") == 1  # one colour bar for five panels
+    assert not any(ax.child_axes for ax in fig.axes)
 
 
 def test_question_context_clips_boxes_into_the_panels():
@@ -140,7 +145,7 @@ def test_question_context_clips_boxes_into_the_panels():
 def test_question_context_custom_titles_in_spec_order():
     titles = ["aa", "bb", "ab", "ba", "all"]
     fig = render_question_context(np.eye(4) + 0.1, list("wxyz"), 1, titles=titles)
-    assert sorted(ax.get_title() for ax in fig.axes) == sorted(titles)
+    assert sorted(ax.get_title() for ax in fig.axes if ax.get_label() != "colorbar") == sorted(titles)
 
 
 def test_cross_attention_is_rows_target_columns_source():
@@ -185,8 +190,12 @@ def test_auto_regions_add_orange_boxes_beside_the_user_boxes(matrix_5, tokens_5,
 
 
 def test_colorbar_drops_ticks_that_would_collide_but_keeps_the_ends(matrix_5, tokens_5):
-    (bar,) = render_self_attention(matrix_5, tokens_5, gamma=4.0).axes[0].child_axes
+    (bar,) = colorbars(render_self_attention(matrix_5, tokens_5, gamma=4.0))
     labels = [t.get_text() for t in bar.get_yticklabels()]
     assert labels[0] == "0.05" and labels[-1] == "0.90" and 2 < len(labels) < 7
-    (bar,) = render_self_attention(matrix_5, tokens_5, gamma=1.0).axes[0].child_axes
+    (bar,) = colorbars(render_self_attention(matrix_5, tokens_5, gamma=1.0))
     assert len(bar.get_yticklabels()) == 7
+
+
+def colorbars(fig):
+    return [ax for ax in fig.axes if ax.get_label() == "colorbar"]
