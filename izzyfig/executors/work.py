@@ -53,6 +53,7 @@ class RenderResult:
     error: str | None = None
     warnings: tuple[tuple[tuple, str], ...] = ()
     content: bytes | None = None
+    worker: str = ""  # where it was drawn, when an executor knows (shown by progress)
 
 
 def render_job(job: RenderJob) -> RenderResult:

@@ -51,6 +51,7 @@ class GroupOutcome:
     outcomes: tuple[ForwardOutcome, ...]
     models_loaded: int
     forwards_run: int
+    worker: str = ""  # where it ran, when an executor knows (shown by progress)
 
 
 def forward_groups(models: tuple[ModelLoad, ...], todo: dict[Forward, set[Layer]],
