@@ -157,6 +157,9 @@ def make_look(area: PrintArea | None, font: str, mathtext: bool, texts=()) -> Lo
 
     ``texts`` holds ``(option name, text)`` pairs, e.g. ``("title", "$\\\\alpha$ head")``.
     """
+    for name, text in texts:  # a 200,000-character title took gigabytes to lay out
+        if text is not None:
+            inputs.text(name, text)
     if font not in style.FONTS:
         raise RenderError(f"font: must be one of {', '.join(style.FONTS)}, got {font!r}")
     if area is not None and not isinstance(area, PrintArea):
