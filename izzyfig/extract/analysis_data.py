@@ -46,26 +46,38 @@ def token_problems(job: FigureJob, axes: list[FigureAxes]) -> list[SpecProblem]:
     analysis = job.analysis
     if job.kind != "head-summary" or analysis.statistic not in NEEDS_TOKENS:
         return []
-    problems = []
-    for selection, selection_axes in zip(job.selections, axes):
-        keys = selection_axes.x.cells.raw
-        if analysis.statistic == "induction":
-            try:
-                induction_positions(len(keys), keys)
-            except AnalysisError as error:
-                problems.append(SpecProblem(selection.input_at, _input_path(selection), str(error)))
-        elif analysis.special is None and not special_positions(keys):
-            problems.append(SpecProblem(
-                analysis.statistic_at, f"{analysis.path}.statistic",
-                f"'special' sums the attention to special tokens, but {_input_name(selection)} has none "
-                f"({preview(keys)}){_adds_none(selection)}; give their positions with 'special:', e.g. special: [0]"))
-        elif analysis.special is not None:
-            outside = [p for p in analysis.special if not -len(keys) <= p < len(keys)]
-            if outside:
-                problems.append(SpecProblem(
-                    analysis.special_at, f"{analysis.path}.special",
-                    f"position {outside[0]} is outside the {len(keys)} {_units(job)} of {_input_name(selection)}"))
-    return problems
+    inputs = [(selection, selection_axes.x.cells.raw) for selection, selection_axes in zip(job.selections, axes)]
+    if analysis.statistic == "induction":
+        return [problem for selection, keys in inputs if (problem := _induction_problem(selection, keys))]
+    if analysis.special is not None:
+        return _special_positions_problem(job, inputs)
+    lacking = [(selection, keys) for selection, keys in inputs if not special_positions(keys)]
+    if not lacking:
+        return []
+    selection, keys = lacking[0]
+    more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
+    return [SpecProblem(
+        analysis.statistic_at, f"{analysis.path}.statistic",
+        f"'special' sums the attention to special tokens, but {_input_name(selection)}{more} has none "
+        f"({preview(keys)}){_adds_none(selection)}; give their positions with 'special:', e.g. special: [0]")]
+
+
+def _induction_problem(selection: AttentionSelection, keys: tuple[str, ...]) -> SpecProblem | None:
+    try:
+        induction_positions(len(keys), keys)
+    except AnalysisError as error:
+        return SpecProblem(selection.input_at, _input_path(selection), str(error))
+    return None
+
+
+def _special_positions_problem(job: FigureJob, inputs: list) -> list[SpecProblem]:
+    """``special:`` positions must name a key of every text (the shortest decides)."""
+    selection, keys = min(inputs, key=lambda item: len(item[1]))
+    outside = [p for p in job.analysis.special if not -len(keys) <= p < len(keys)]
+    if not outside:
+        return []
+    return [SpecProblem(job.analysis.special_at, f"{job.analysis.path}.special",
+                        f"position {outside[0]} is outside the {len(keys)} {_units(job)} of {_input_name(selection)}")]
 
 
 def analysis_matrix(job: FigureJob, stacks: list[np.ndarray], axes: list[FigureAxes]) -> tuple[np.ndarray, dict[str, Any]]:

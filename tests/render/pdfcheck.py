@@ -58,6 +58,7 @@ def _sizes_in(content: bytes) -> list[float]:
 
 def overlapping_texts(fig) -> list[tuple[str, str]]:
     """Pairs of visible horizontal texts of a drawn figure whose boxes intersect (> 0.25 px²)."""
+    fig.canvas.draw()  # after a save to PDF, axis labels keep positions of the 72-dpi PDF renderer
     renderer = fig.canvas.get_renderer()
     boxes = []
     for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_rotation")):
