@@ -27,8 +27,8 @@ def font_sizes(path: Path) -> list[float]:
     sizes = []
     for header, body in STREAM.findall(Path(path).read_bytes()):
         if b"/FlateDecode" in header:
-            try:
-                body = zlib.decompress(body)
+            try:  # a stream whose last byte is \r loses it to the pattern: read what is there
+                body = zlib.decompressobj().decompress(body)
             except zlib.error:
                 continue
         if b"Tf" in body and (b"Tj" in body or b"TJ" in body):
