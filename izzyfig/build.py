@@ -1,36 +1,50 @@
 """The build: the only module that knows every phase.
 
-spec (load, validate) -> plan (jobs) -> extract (attention, cached) -> render (PDF)
--> lock + LaTeX. Figures are rebuilt only when what they are made of changed.
+spec (load, validate) -> plan (jobs) -> extract (attention, cached) -> render (bytes)
+-> outputs + LaTeX snippets + lock. Figures are rebuilt only when what they are made of,
+or one of their files, changed.
+
+The work runs on an executor (``izzyfig.executors``): the build hands it plain jobs and
+gets arrays and file bytes back. Only this module writes the project, through a
+``Workspace`` that holds the project lock and journals every temporary file.
 """
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from izzyfig import __version__
-from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError, SpecWarning
-from izzyfig.files import canonical_json, sha256_file, sha256_text, write_atomic
+from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError, SpecWarning, UsageError
+from izzyfig.files import canonical_json, sha256_bytes, sha256_file, sha256_text
 from izzyfig.lock import Lock, environment
 from izzyfig.progress import Progress
+from izzyfig.workspace import Workspace
+
+if TYPE_CHECKING:  # the executors import numpy and the extraction layer: not for a warm build
+    from izzyfig.executors import Executor, RenderJob, RenderResult
 
 # Bump when a renderer change alters output bytes, so locked figures rebuild.
 # 2: one layout engine for every kind (the colour bar is its own axes right of the grid,
 #    tick marks where labels skip tokens, page-sized figures).
 RENDER_REVISION = 2
 
+__all__ = [
+    "BuildReport", "CompiledProject", "Project", "VerifyReport", "build",
+    "compile_project", "describe_plan", "validate", "verify", "write_appendix",
+]
+
 
 @dataclass(frozen=True)
 class Project:
-    """Where a build reads and writes; paths are relative to the working directory."""
+    """Where a build reads and writes; paths are relative to the working directory.
+
+    ``wait``: when another izzyfig holds the project lock, wait for it (else fail at once).
+    """
 
     paths: tuple[str, ...]
     out_dir: Path = Path("figures")
@@ -40,14 +54,20 @@ class Project:
     quiet: bool = False
     trust_remote_code: bool = False
     strict: bool = False
+    wait: bool = True
 
 
 @dataclass
 class BuildReport:
+    """What a build did. ``failed`` holds messages, ``failed_ids`` the figures they are about;
+    ``orphans`` says what happened to files no figure makes any more."""
+
     built: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    failed_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
     models_loaded: int = 0
     forwards_run: int = 0
 
@@ -55,33 +75,16 @@ class BuildReport:
     def ok(self) -> bool:
         return not self.failed
 
-
-@dataclass(frozen=True)
-class RenderTask:
-    """Everything a render process needs; plain picklable data."""
-
-    job: Any
-    figure: Any
-    label: str
-    cache_dir: Path
-    out_path: Path
-    temp_path: Path
-    trust_remote_code: bool
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    """``warnings`` holds ``(key, message)`` pairs: the spec key blamed, and why."""
-
-    figure_id: str
-    error: str | None = None
-    warnings: tuple[tuple[tuple, str], ...] = ()
+    def fail(self, figure_id: str | None, message: str) -> None:
+        self.failed.append(message)
+        if figure_id is not None:
+            self.failed_ids.append(figure_id)
 
 
 # ----------------------------------------------------------------------------- planning
 @dataclass(frozen=True)
 class CompiledProject:
-    """Loaded specs and their plan, with the figure entries by id."""
+    """Loaded specs and their plan, with the figure entries by id (in spec order)."""
 
     specs: list
     plan: Any
@@ -98,6 +101,16 @@ def compile_project(project: Project) -> CompiledProject:
     return CompiledProject(specs, plan, entries)
 
 
+def validate(project: Project) -> str:
+    """Every check that needs no forward pass: the specs, then the planner's checks.
+
+    The planner reads model configs and array headers (layer and head ranges, missing
+    texts or pairs, models that are not installed); nothing imports torch.
+    """
+    compiled = compile_project(project)
+    return f"{len(compiled.specs)} spec file(s), {len(compiled.entries)} figure(s): valid"
+
+
 def build_key(job: Any, inputs: list[dict]) -> str:
     """Hash of everything a figure's bytes depend on."""
     return sha256_text(
@@ -111,98 +124,237 @@ def build_key(job: Any, inputs: list[dict]) -> str:
     )
 
 
-def is_up_to_date(job: Any, key: str, lock: Lock, out_dir: Path) -> bool:
-    entry = lock.figures.get(job.figure_id)
-    if not entry or entry.get("build_key") != key or entry.get("output") != job.output:
-        return False
-    path = out_dir / job.output
-    return path.is_file() and sha256_file(path) == entry.get("sha256")
+def select_ids(known: list[str], only: tuple[str, ...]) -> list[str]:
+    """``known`` ids restricted to ``only`` (all when empty), in ``known``'s order.
+
+    Raises
+    ------
+    UsageError
+        If ``only`` names an id that no spec makes.
+    """
+    if not only:
+        return list(known)
+    unknown = sorted(set(only) - set(known))
+    if unknown:
+        raise UsageError(f"--only: unknown figure id(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    return [figure_id for figure_id in known if figure_id in only]
 
 
 def select_jobs(compiled: CompiledProject, only: tuple[str, ...]) -> list:
-    jobs = list(compiled.plan.figures)
-    if not only:
-        return jobs
-    known = {job.figure_id for job in jobs}
-    unknown = sorted(set(only) - known)
-    if unknown:
-        raise BuildError(
-            f"--only: unknown figure id(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
-    return [job for job in jobs if job.figure_id in only]
+    chosen = set(select_ids([job.figure_id for job in compiled.plan.figures], only))
+    return [job for job in compiled.plan.figures if job.figure_id in chosen]
+
+
+# ----------------------------------------------------------------------------- output files
+def snippet_name(output: str) -> str:
+    """The LaTeX snippet beside an output: ``sub/fig.pdf`` -> ``sub/fig.tex``."""
+    return Path(output).with_suffix("").as_posix() + ".tex"
+
+
+def snippet_text(project: Project, figure_id: str, entry: dict) -> str:
+    from izzyfig.latex import figure_snippet
+
+    # graphicx resolves paths from where the paper is compiled (the project root), not from
+    # the \input file, so the snippet names the output as seen from the working directory.
+    graphics = _from_root(project.out_dir / entry["output"])
+    return figure_snippet(figure_id, entry, graphics_path=graphics)
+
+
+def _from_root(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _confined(out_dir: Path, output: str) -> Path:
+    """Resolve an output path, refusing anything (e.g. a symlink) that leaves ``out_dir``."""
+    root = out_dir.resolve()
+    path = (out_dir / output).resolve()
+    if root != path and root not in path.parents:
+        raise BuildError(f"output '{output}' resolves outside the output directory {out_dir}")
+    return out_dir / output
+
+
+def _disk_sha(path: Path) -> str | None:
+    """sha256 of a regular file, ``None`` if there is none (missing, a directory, unreadable)."""
+    try:
+        return sha256_file(path) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def is_up_to_date(project: Project, job: Any, lock: Lock) -> bool:
+    """The lock entry matches the job, and the figure and its snippet are on disk as locked."""
+    entry = lock.figures.get(job.figure_id)
+    key = build_key(job, job_inputs(job))
+    if not entry or entry.get("build_key") != key or entry.get("output") != job.output:
+        return False
+    if entry.get("spec") != job.spec_file or entry.get("tex") != snippet_name(job.output):
+        return False
+    try:
+        snippet = snippet_text(project, job.figure_id, entry).encode("utf-8")
+    except BuildError:
+        return False  # the rebuild reports why
+    return (
+        entry.get("tex_sha256") == sha256_bytes(snippet)
+        and _disk_sha(project.out_dir / job.output) == entry.get("sha256")
+        and _disk_sha(project.out_dir / entry["tex"]) == entry["tex_sha256"]
+    )
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BuildError(f"output directory {out_dir} is a file, not a directory; choose another with -o")
+
+
+def _write_problem(path: Path, error: OSError) -> str:
+    """Why ``path`` cannot be written, in words (a file where a directory should be...)."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"cannot write {path}: {parent} is a file, not a directory"
+            break
+    if path.is_dir():
+        return f"cannot write {path}: it is a directory"
+    return f"cannot write {path}: {error.strerror or error}"
+
+
+def _write_lock(workspace: Workspace, lock: Lock) -> None:
+    try:
+        workspace.write(lock.path, lock.to_bytes())
+    except OSError as error:
+        raise BuildError(_write_problem(lock.path, error)) from None
 
 
 # ----------------------------------------------------------------------------- build
-def build(project: Project, *, force: bool = False, only: tuple[str, ...] = ()) -> BuildReport:
-    """Build every out-of-date figure; report failures per figure, keep going."""
+def build(project: Project, *, force: bool = False, only: tuple[str, ...] = (),
+          keep_orphans: bool = False) -> BuildReport:
+    """Build every out-of-date figure; report failures per figure, keep going.
+
+    Holds the project lock throughout (waits for another izzyfig, or fails at once when
+    ``project.wait`` is false). Files of the previous lock that no figure makes any
+    more are removed if unchanged since they were built, and kept otherwise or with
+    ``keep_orphans``; each is reported.
+    """
     progress = Progress(quiet=project.quiet)
-    compiled = compile_project(project)
+    with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
+        report = _build(project, workspace, progress, force=force, only=only, keep_orphans=keep_orphans)
+    _summarise(report, progress)
+    return report
+
+
+def _build(project: Project, workspace: Workspace, progress: Progress, *, force: bool,
+           only: tuple[str, ...], keep_orphans: bool) -> BuildReport:
+    _check_out_dir(project.out_dir)
     lock = Lock.read(project.lock_path)
+    compiled = compile_project(project)
+    previous = owned_files(lock)
     report = BuildReport()
     todo = []
     for job in select_jobs(compiled, only):
-        key = build_key(job, job_inputs(job))
-        if not force and is_up_to_date(job, key, lock, project.out_dir):
+        if not force and is_up_to_date(project, job, lock):
             report.up_to_date.append(job.figure_id)
             _locked_warnings(project, compiled, job, lock, report)
         else:
             todo.append(job)
     if todo:
-        todo = _extract(project, compiled, todo, report, progress)
-        _render_all(project, compiled, todo, lock, report, progress)
+        from izzyfig.executors import make_executor
+        from izzyfig.extract import AttentionStore
+
+        with make_executor(project.jobs) as executor:
+            store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
+                                   progress=progress, run_groups=executor.run_groups)
+            todo = _extract(compiled, store, todo, report)
+            _render_all(project, compiled, store, todo, lock, report, progress, executor, workspace)
     if not only:
         _forget_removed(lock, compiled)
     lock.environment = environment()
-    lock.write()
-    _summarise(report, progress)
+    _write_lock(workspace, lock)
+    report.orphans += clear_orphans(project, previous, owned_files(lock), keep=keep_orphans)
     return report
 
 
-def _extract(project: Project, compiled: CompiledProject, todo: list, report, progress) -> list:
-    """Fill the attention cache for ``todo``; returns the jobs that can be rendered.
+def _extract(compiled: CompiledProject, store: Any, todo: list, report: BuildReport) -> list:
+    """Fill the attention cache for ``todo`` (forwards run on the store's executor); returns
+    the jobs that can be rendered.
 
     A figure that cannot be made (boxes that miss its tokens, a model that does not load)
     fails alone: it is reported with its position and the rest of the build goes on.
     """
-    from izzyfig.extract import AttentionStore
-
-    store = AttentionStore(
-        project.cache_dir, trust_remote_code=project.trust_remote_code, progress=progress
-    )
     plan = compiled.plan.restricted_to([job.figure_id for job in todo])
     stats = store.prepare(plan, keep_going=True)
-    report.failed += [str(problem) for problem in stats.failed]
+    for problem in stats.failed:
+        report.fail(None, str(problem))
+    report.failed_ids += stats.failed_figures
     report.forwards_run += stats.forwards_run
     report.models_loaded += stats.models_loaded
     return [job for job in todo if job.figure_id not in stats.failed_figures]
 
 
-def _remove_leftovers(out_dir: Path) -> None:
-    """Delete temporary files that a killed build left behind (they are never outputs)."""
-    if out_dir.is_dir():
-        for pattern in (".*.part.*", ".*.tmp"):
-            for path in out_dir.rglob(pattern):
-                path.unlink(missing_ok=True)
+def _render_all(project: Project, compiled: CompiledProject, store: Any, todo: list, lock: Lock,
+                report: BuildReport, progress: Progress, executor: Executor, workspace: Workspace) -> None:
+    """Render ``todo`` on the executor and commit each result as it comes back.
 
+    Each job's arrays are read from ``store`` as the executor asks for the next job.
+    """
+    progress.phase("render", len(todo))
+    store.progress = None  # a damaged cache entry recomputed now must not take over the render bar
+    early: dict[str, tuple] = {}  # warnings raised while reading each figure's arrays
 
-def _render_all(project, compiled, todo, lock, report, progress) -> None:
-    _remove_leftovers(project.out_dir)
-    tasks = [_render_task(project, compiled, job) for job in todo]
-    progress.phase("render", len(tasks))
+    def jobs():
+        for job in todo:
+            made, early[job.figure_id], error = prepare_render(compiled, store, job)
+            if error is None:
+                yield made
+            else:
+                report.fail(job.figure_id, error)
+                progress.advance(f"{job.figure_id} FAILED")
+
     by_id = {job.figure_id: job for job in todo}
-    for result in _run_tasks(tasks, project.jobs):
-        task = next(t for t in tasks if t.job.figure_id == result.figure_id)
-        entry = compiled.entries[result.figure_id]
-        found = [str(w) for w in positioned_warnings(entry, result.warnings)]
-        error = result.error or (_strict_failure(found) if project.strict else None)
-        if error is None:
-            _commit_output(project, compiled, by_id[result.figure_id], task, lock, result.warnings)
-            report.built.append(result.figure_id)
-            report.warnings += found
-        else:
-            task.temp_path.unlink(missing_ok=True)
-            report.failed.append(error)
-        progress.advance(result.figure_id if error is None else f"{result.figure_id} FAILED")
+    for result in executor.render(jobs()):
+        job = by_id[result.figure_id]
+        found = tuple(dict.fromkeys(early.pop(job.figure_id, ()) + tuple(result.warnings)))
+        _finish(project, compiled, job, replace(result, warnings=found), lock, report, workspace)
+        failed = " FAILED" if job.figure_id in report.failed_ids else ""
+        progress.advance(f"{job.figure_id}{failed}")
+
+
+def prepare_render(compiled: CompiledProject, store: Any,
+                   job: Any) -> tuple[RenderJob | None, tuple, str | None]:
+    """The executor's job for ``job`` (its arrays read from the cache), its warnings, or an error."""
+    from izzyfig.executors.work import RenderJob, caught_warnings
+
+    entry = compiled.entries[job.figure_id]
+    where = f"{entry.position}: figures.{job.figure_id}"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IzzyfigWarning)
+            data = store.figure_data(job)
+    except SpecError as error:
+        return None, (), str(error)
+    except IzzyfigError as error:
+        return None, (), f"{where}: {error}"
+    except Exception:  # one broken figure must not stop the others
+        return None, (), f"{where}: internal error\n{traceback.format_exc(limit=-3).strip()}"
+    options = entry.figure.render_options()
+    made = RenderJob(job.figure_id, job.kind, data, options, job.output, str(entry.position))
+    return made, caught_warnings(caught), None
+
+
+def _finish(project: Project, compiled: CompiledProject, job: Any, result: RenderResult, lock: Lock,
+            report: BuildReport, workspace: Workspace) -> None:
+    entry = compiled.entries[job.figure_id]
+    found = [str(w) for w in positioned_warnings(entry, result.warnings)]
+    error = result.error or (_strict_failure(found) if project.strict else None)
+    if error is None:
+        error = _commit_output(project, compiled, job, result, lock, workspace)
+    if error is None:
+        report.built.append(job.figure_id)
+        report.warnings += found
+    else:
+        report.fail(job.figure_id, error)
 
 
 def positioned_warnings(entry: Any, found) -> list[SpecWarning]:
@@ -228,114 +380,57 @@ def _locked_warnings(project: Project, compiled: CompiledProject, job: Any, lock
     found = [str(w) for w in positioned_warnings(compiled.entries[job.figure_id], pairs)]
     if project.strict and found:
         report.up_to_date.remove(job.figure_id)
-        report.failed.append(_strict_failure(found))
+        report.fail(job.figure_id, _strict_failure(found))
     else:
         report.warnings += found
 
 
-def _render_task(project: Project, compiled: CompiledProject, job: Any) -> RenderTask:
-    entry = compiled.entries[job.figure_id]
-    out_path = _confined(project.out_dir, job.output)
-    temp = out_path.with_name(f".{out_path.name}.{os.getpid()}.part{out_path.suffix}")
-    return RenderTask(
-        job, entry.figure, str(entry.position), project.cache_dir, out_path, temp,
-        project.trust_remote_code,
-    )
+def _commit_output(project: Project, compiled: CompiledProject, job: Any, result: RenderResult, lock: Lock,
+                   workspace: Workspace) -> str | None:
+    """Write the figure and its snippet, keeping the lock truthful at every instant.
 
+    Both files are staged first; if either differs from the disk, the figure's entry
+    leaves the lock before the renames and comes back, with both hashes, after them.
+    Returns a positioned message if an output cannot be written (the lock then has no
+    entry for the figure, so the next build makes it again).
 
-def _confined(out_dir: Path, output: str) -> Path:
-    """Resolve an output path, refusing anything (e.g. a symlink) that leaves ``out_dir``."""
-    root = out_dir.resolve()
-    path = (out_dir / output).resolve()
-    if root != path and root not in path.parents:
-        raise BuildError(f"output '{output}' resolves outside the output directory {out_dir}")
-    return out_dir / output
-
-
-def _run_tasks(tasks: list[RenderTask], jobs: int):
-    if jobs <= 1 or len(tasks) <= 1:
-        yield from map(render_task, tasks)
-        return
-    # spawn: a forked child would inherit torch's threads and locks from extraction.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        yield from pool.map(render_task, tasks)
-
-
-def render_task(task: RenderTask) -> RenderResult:
-    """Render one figure into ``task.temp_path``; never raises."""
-    figure_id = task.job.figure_id
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", IzzyfigWarning)
-            render_figure(task)
-    except SpecError as error:
-        return RenderResult(figure_id, str(error))
-    except IzzyfigError as error:
-        return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: {error}")
-    except Exception:  # one broken figure must not stop the others
-        detail = traceback.format_exc(limit=-3).strip()
-        return RenderResult(figure_id, f"{task.label}: figures.{figure_id}: internal error\n{detail}")
-    found = [(w.message.key, w.message.text) for w in caught if isinstance(w.message, IzzyfigWarning)]
-    return RenderResult(figure_id, warnings=tuple(dict.fromkeys(found)))
-
-
-def render_figure(task: RenderTask) -> None:
-    from izzyfig.extract import AttentionStore
-    from izzyfig.render import save_figure
-
-    store = AttentionStore(task.cache_dir, trust_remote_code=task.trust_remote_code)
-    data = store.figure_data(task.job)
-    figure = draw(task.job.kind, data, task.figure.render_options())
-    task.temp_path.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(figure, task.temp_path)
-
-
-def draw(kind: str, data: Any, options: dict[str, Any]):
-    """Call the renderer of ``kind`` with the extracted arrays and the spec's options.
-
-    A ``panels`` figure gets one ``FigureData`` per panel in ``data`` and each panel's
-    kind and options in ``options["panels"]``.
+    Raises
+    ------
+    BuildError
+        The lock itself cannot be written.
     """
-    from izzyfig import render
-
-    options = dict(options)
-    if hasattr(options.get("page"), "model_dump"):  # a page given by its dimensions
-        options["page"] = options["page"].model_dump()
-    if kind == "panels":
-        panels = [(panel["kind"], renderer_arrays(panel["kind"], part), {"boxes": list(part.boxes), **panel["options"]})
-                  for panel, part in zip(options.pop("panels"), data)]
-        return render.render_panels(panels, **options)
-    if kind not in render.RENDERERS:
-        raise BuildError(f"no renderer for figure kind '{kind}'")
-    keywords = dict(getattr(data, "keywords", ()))  # from the data, not the spec (layer and head indices)
-    return render.RENDERERS[kind](*renderer_arrays(kind, data), boxes=list(data.boxes), **keywords, **options)
-
-
-def renderer_arrays(kind: str, data: Any) -> tuple:
-    """The positional arguments of ``render_<kind>`` from a figure's extracted data."""
-    first, x, y = data.matrices[0], data.x_labels, data.y_labels
-    if kind in ("self-attention", "rollout"):
-        return (first, x)
-    if kind == "head-summary":
-        return (first,)
-    if kind == "question-context":
-        return (first, x, data.question_end)
-    if kind == "comparison":
-        return (first, data.matrices[1], x, y)
-    return (first, x, y)
-
-
-def _commit_output(project, compiled, job, task: RenderTask, lock: Lock, found=()) -> None:
-    """Replace the output, keeping the lock truthful at every instant."""
-    lock.figures.pop(job.figure_id, None)
-    lock.write()
-    os.replace(task.temp_path, task.out_path)
-    entry = lock_entry(compiled, job, task.out_path)
-    if found:
-        entry["warnings"] = [{"key": list(key), "message": message} for key, message in found]
+    where = f"{compiled.entries[job.figure_id].position}: figures.{job.figure_id}"
+    try:
+        entry = lock_entry(compiled, job, sha256_bytes(result.content))
+        if result.warnings:
+            entry["warnings"] = [{"key": list(key), "message": message} for key, message in result.warnings]
+        snippet = snippet_text(project, job.figure_id, entry).encode("utf-8")
+        entry["tex_sha256"] = sha256_bytes(snippet)
+        files = [(_confined(project.out_dir, job.output), result.content),
+                 (_confined(project.out_dir, entry["tex"]), snippet)]
+    except BuildError as error:
+        return f"{where}: {error}"
+    changed = [(path, data) for path, data in files if _disk_sha(path) != sha256_bytes(data)]
+    staged = []
+    try:
+        for path, data in changed:
+            staged.append((workspace.stage(path, data), path))
+    except OSError as error:
+        for temp, _ in staged:
+            workspace.discard(temp)
+        return f"{where}: {_write_problem(path, error)}"
+    if changed and lock.figures.pop(job.figure_id, None) is not None:
+        _write_lock(workspace, lock)
+    for temp, path in staged:
+        try:
+            workspace.commit(temp, path)
+        except OSError as error:  # e.g. a directory where the file should be
+            for left, _ in staged:
+                workspace.discard(left)
+            return f"{where}: {_write_problem(path, error)}"
     lock.figures[job.figure_id] = entry
-    lock.write()
-    write_snippet(project, job, entry)
+    _write_lock(workspace, lock)
+    return None
 
 
 def _forget_removed(lock: Lock, compiled: CompiledProject) -> None:
@@ -345,6 +440,8 @@ def _forget_removed(lock: Lock, compiled: CompiledProject) -> None:
 
 
 def _summarise(report: BuildReport, progress: Progress) -> None:
+    for message in report.orphans:
+        progress.notice(message)
     for message in report.warnings + report.failed:
         progress.stream.write(message + "\n")
     warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
@@ -353,6 +450,49 @@ def _summarise(report: BuildReport, progress: Progress) -> None:
         f"{len(report.failed)} failed{warned} ({report.models_loaded} model load(s), "
         f"{report.forwards_run} forward pass(es))"
     )
+
+
+# ----------------------------------------------------------------------------- orphans
+def owned_files(lock: Lock) -> dict[str, str | None]:
+    """Every file the lock's figures own (outputs and snippets), with its locked sha256."""
+    owned: dict[str, str | None] = {}
+    for entry in lock.figures.values():
+        owned[entry["output"]] = entry.get("sha256")
+        owned[entry.get("tex") or snippet_name(entry["output"])] = entry.get("tex_sha256")
+    return owned
+
+
+def clear_orphans(project: Project, previous: dict[str, str | None], now: dict[str, str | None], *,
+                  keep: bool) -> list[str]:
+    """Remove the files the previous lock owned and the new one does not, if unchanged.
+
+    Returns one message per orphan still on disk: removed, or kept (changed since it was
+    built, or ``keep``). Nothing outside the output directory is touched.
+    """
+    messages = []
+    for name in sorted(set(previous) - set(now)):
+        shown = project.out_dir / name
+        try:
+            path = _confined(project.out_dir, name)
+        except BuildError:
+            messages.append(f"kept {shown}: it is no longer made, but it lies outside the output directory")
+            continue
+        digest = _disk_sha(path)
+        if digest is None:
+            continue
+        if keep:
+            messages.append(f"kept {shown}: no figure makes it any more (--keep-orphans)")
+        elif digest != previous[name]:
+            messages.append(f"kept {shown}: no figure makes it any more, but it changed after izzyfig "
+                            "wrote it; delete it yourself if it is not needed")
+        else:
+            try:
+                path.unlink()
+                messages.append(f"removed {shown}: no figure makes it any more (it was unchanged)")
+            except OSError as error:
+                messages.append(f"kept {shown}: no figure makes it any more, but it cannot be removed "
+                                f"({error.strerror or error})")
+    return messages
 
 
 # ----------------------------------------------------------------------------- lock entries
@@ -376,12 +516,13 @@ def _required_fields(figure: Any) -> dict[str, Any]:
     }
 
 
-def lock_entry(compiled: CompiledProject, job: Any, out_path: Path) -> dict[str, Any]:
+def lock_entry(compiled: CompiledProject, job: Any, digest: str) -> dict[str, Any]:
+    """The lock entry of ``job`` whose output has sha256 ``digest`` (the snippet's hash is added later)."""
     from izzyfig.latex import latex_options
 
     entry = compiled.entries[job.figure_id]
     inputs = job_inputs(job)
-    return {
+    record = {
         "spec": str(entry.file),
         "kind": job.kind,
         "spec_hash": job.spec_hash,
@@ -391,86 +532,116 @@ def lock_entry(compiled: CompiledProject, job: Any, out_path: Path) -> dict[str,
         "cache_key": getattr(job, "cache_key", None),
         "build_key": build_key(job, inputs),
         "output": job.output,
-        "sha256": sha256_file(out_path),
+        "sha256": digest,
+        "tex": snippet_name(job.output),
         "latex": latex_options(entry.figure),
     }
-
-
-def write_snippet(project: Project, job: Any, entry: dict) -> None:
-    from izzyfig.latex import figure_snippet
-
-    tex_path = project.out_dir / (Path(job.output).with_suffix("").as_posix() + ".tex")
-    # graphicx resolves paths from where the paper is compiled (the project root), not from
-    # the \input file, so the snippet names the output as seen from the working directory.
-    text = figure_snippet(job.figure_id, entry, graphics_path=_from_root(project.out_dir / job.output))
-    write_atomic(tex_path, text.encode("utf-8"))
-
-
-def _from_root(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
+    if entry.figure.boxes:
+        record["boxes"] = [box.model_dump(mode="json", exclude_defaults=True) for box in entry.figure.boxes]
+    return record
 
 
 # ----------------------------------------------------------------------------- other commands
 def describe_plan(project: Project) -> str:
     from izzyfig.extract import AttentionStore
 
-    compiled = compile_project(project)
     lock = Lock.read(project.lock_path)
+    compiled = compile_project(project)
     lines = [compiled.plan.describe(AttentionStore(project.cache_dir))]
     lines.append("figures:")
     for job in compiled.plan.figures:
-        key = build_key(job, job_inputs(job))
-        state = "up to date" if is_up_to_date(job, key, lock, project.out_dir) else "to build"
+        state = "up to date" if is_up_to_date(project, job, lock) else "to build"
         lines.append(f"  {job.figure_id} ({job.kind}) -> {project.out_dir / job.output}: {state}")
     return "\n".join(lines)
 
 
 @dataclass
 class VerifyReport:
+    """Differences found, one line each; ``figures`` locked, ``differing`` the ids concerned."""
+
     differences: list[str] = field(default_factory=list)
+    figures: int = 0
+    differing: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         return not self.differences
 
+    def add(self, figure_id: str | None, message: str) -> None:
+        self.differences.append(message)
+        if figure_id is not None:
+            self.differing.add(figure_id)
+
 
 def verify(project: Project) -> VerifyReport:
-    """Rebuild every locked figure in a temporary directory and compare hashes."""
-    lock = Lock.read(project.lock_path)
-    if not lock.figures:
-        raise BuildError(f"{project.lock_path}: no locked figures to verify; run izzyfig build first")
-    with tempfile.TemporaryDirectory(prefix="izzyfig-verify-") as tmp:
-        scratch = Project(
-            paths=project.paths,
-            out_dir=Path(tmp) / "out",
-            cache_dir=project.cache_dir,
-            lock_path=Path(tmp) / "izzyfig.lock",
-            jobs=project.jobs,
-            quiet=True,
-            trust_remote_code=project.trust_remote_code,
-        )
-        result = build(scratch, force=True)
-        rebuilt = Lock.read(scratch.lock_path)
-    report = VerifyReport(differences=_compare_locks(lock, rebuilt))
-    report.differences += result.failed
+    """Compare every locked file with the disk, then rebuild every locked figure elsewhere.
+
+    The rebuild goes to a temporary directory (the project is only read) and its
+    figures and snippets are compared with the lock's hashes.
+    """
+    progress = Progress(quiet=True)
+    with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice):
+        lock = Lock.read(project.lock_path)
+        if not lock.figures:
+            raise BuildError(f"{project.lock_path}: no locked figures to verify; run izzyfig build first")
+        report = VerifyReport(figures=len(lock.figures))
+        for figure_id, message in disk_differences(project, lock):
+            report.add(figure_id, message)
+        rebuilt, result = _rebuild_elsewhere(project)
+        for figure_id, message in _compare_locks(project, lock, rebuilt):
+            report.add(figure_id, message)
+        for message in result.failed:
+            report.add(None, message)
+        report.differing |= set(result.failed_ids) & set(lock.figures)
     for line in report.differences:
         print(line)
-    same = len(lock.figures) - len(report.differences)
-    print(f"verify: {same} of {len(lock.figures)} locked figure(s) reproduced byte for byte")
+    same = report.figures - len(report.differing)
+    print(f"verify: {same} of {report.figures} locked figure(s) reproduced byte for byte "
+          "and match the files on disk")
     return report
 
 
-def _compare_locks(locked: Lock, rebuilt: Lock) -> list[str]:
+def disk_differences(project: Project, lock: Lock) -> list[tuple[str, str]]:
+    """``(figure id, message)`` for every locked file whose bytes on disk are not the locked ones."""
+    found = []
+    for figure_id, entry in sorted(lock.figures.items()):
+        for name, locked in ((entry["output"], entry["sha256"]),
+                             (entry.get("tex") or snippet_name(entry["output"]), entry.get("tex_sha256"))):
+            digest = _disk_sha(project.out_dir / name)
+            shown = project.out_dir / name
+            if digest is None:
+                found.append((figure_id, f"{shown}: missing (figure {figure_id})"))
+            elif locked is None:
+                found.append((figure_id, f"{shown}: its sha256 is not in the lock; build again to record it"))
+            elif digest != locked:
+                found.append((figure_id, f"{shown}: differs from the lock (locked {locked[:12]}, "
+                                         f"on disk {digest[:12]})"))
+    return found
+
+
+def _rebuild_elsewhere(project: Project) -> tuple[Lock, BuildReport]:
+    with tempfile.TemporaryDirectory(prefix="izzyfig-verify-") as tmp:
+        scratch = replace(project, out_dir=Path(tmp) / "out", lock_path=Path(tmp) / "izzyfig.lock",
+                          quiet=True)
+        with Workspace.acquire(scratch.lock_path) as workspace:
+            result = _build(scratch, workspace, Progress(quiet=True), force=True, only=(), keep_orphans=True)
+        return Lock.read(scratch.lock_path), result
+
+
+def _compare_locks(project: Project, locked: Lock, rebuilt: Lock) -> list[tuple[str, str]]:
     differences = []
     for figure_id, old in sorted(locked.figures.items()):
         new = rebuilt.figures.get(figure_id)
         if new is None:
-            differences.append(f"{figure_id}: no longer built by the specs")
+            differences.append((figure_id, f"{figure_id}: no longer built by the specs"))
         elif new["sha256"] != old["sha256"]:
-            differences.append(f"{figure_id}: {_why_different(old, new)}")
+            differences.append((figure_id, f"{figure_id}: {_why_different(old, new)}"))
+        else:
+            snippet = sha256_bytes(snippet_text(project, figure_id, new).encode("utf-8"))
+            locked = str(old.get("tex_sha256"))
+            if snippet != locked:
+                differences.append((figure_id, f"{figure_id}: the LaTeX snippet differs "
+                                                f"(locked {locked[:12]}, now {snippet[:12]})"))
     return differences
 
 
@@ -482,13 +653,41 @@ def _why_different(old: dict, new: dict) -> str:
     return f"renderer output differs (locked {old['sha256'][:12]}, now {new['sha256'][:12]})"
 
 
-def write_appendix(project: Project, tex_path: Path | None = None) -> Path:
-    from izzyfig.latex import appendix
+def write_appendix(project: Project, tex_path: Path | None = None, only: tuple[str, ...] = ()) -> Path:
+    """Write the reproducibility appendix of the locked figures, in spec order.
 
-    lock = Lock.read(project.lock_path)
-    if not lock.figures:
-        raise BuildError(f"{project.lock_path}: no locked figures; run izzyfig build first")
-    path = tex_path or project.out_dir / "appendix.tex"
-    write_atomic(path, appendix(lock.to_dict()).encode("utf-8"))
+    Raises
+    ------
+    BuildError
+        A chosen figure is not in the lock, or its spec changed since it was built.
+    UsageError
+        ``only`` names an id that no spec makes.
+    """
+    from izzyfig.latex import appendix
+    from izzyfig.spec import load_specs
+
+    progress = Progress(quiet=True)
+    with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
+        lock = Lock.read(project.lock_path)
+        entries = {entry.id: entry for spec in load_specs(project.paths) for entry in spec.figures}
+        ids = select_ids(list(entries), only)
+        stale = [_not_current(entries[figure_id], lock) for figure_id in ids]
+        if any(stale):
+            raise BuildError("\n".join(problem for problem in stale if problem))
+        path = tex_path or project.out_dir / "appendix.tex"
+        try:
+            workspace.write(path, appendix(lock.to_dict(), order=ids).encode("utf-8"))
+        except OSError as error:
+            raise BuildError(_write_problem(path, error)) from None
     return path
 
+
+def _not_current(entry: Any, lock: Lock) -> str | None:
+    """Why the lock cannot describe figure ``entry`` (not built, or built from another spec)."""
+    locked = lock.figures.get(entry.id)
+    where = f"{entry.position}: figures.{entry.id}"
+    if locked is None:
+        return f"{where}: not in {lock.path}; build it first (izzyfig build), or leave it out with --only"
+    if locked.get("spec_hash") != sha256_text(canonical_json(entry.figure.model_dump(mode="json"))):
+        return f"{where}: the spec changed since the figure was built; build it first (izzyfig build)"
+    return None

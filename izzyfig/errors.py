@@ -101,3 +101,10 @@ class RenderError(IzzyfigError):
 
 class BuildError(IzzyfigError):
     """One or more figures of a build failed; the others were still written."""
+
+
+class UsageError(IzzyfigError):
+    """A command line asking for something that does not exist (e.g. an unknown ``--only`` id).
+
+    The command line exits with 2, as for any other usage error.
+    """

@@ -20,6 +20,10 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -32,13 +36,15 @@ def sha256_file(path: Path) -> str:
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary stream that replaces ``path`` only once it is complete.
 
-    The data goes to a temporary file in the same directory, is synced, and renamed over
-    ``path``: a reader (or a build killed half-way) sees the old file or the new one,
-    never a partial one. On error the temporary file is removed.
+    The data goes to a temporary file in the same directory (named
+    ``.izzyfig-tmp-<random>.<name>``), is synced, and renamed over ``path``: a reader
+    (or a build killed half-way) sees the old file or the new one, never a partial one.
+    On error the temporary file is removed. (Builds write the project through
+    ``izzyfig.workspace``, which also records each temporary name.)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".izzyfig-tmp-", suffix=f".{path.name[-80:]}.tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream

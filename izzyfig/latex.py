@@ -37,7 +37,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import jinja2
 
@@ -390,7 +390,8 @@ class Row:
 
     ``style`` says how the template typesets ``value``: ``text`` (escaped prose),
     ``code`` (typewriter when ASCII), ``hash`` (full, breakable), ``source``
-    (name, hash name, hash; the hash is shortened), ``params`` (list of name/value pairs).
+    (name, hash name, hash; the hash is shortened), ``params`` (list of name/value pairs),
+    ``list`` (list of values, each as code).
     """
 
     label: str
@@ -402,27 +403,38 @@ class Row:
         return self.style == "text" and len(self.value) > LONG_TEXT
 
 
-def appendix(lock: dict[str, Any]) -> str:
-    """The reproducibility appendix (a ``.tex`` fragment) of every figure in ``lock``.
+def appendix(lock: dict[str, Any], order: Sequence[str] | None = None) -> str:
+    """The reproducibility appendix (a ``.tex`` fragment) of figures in ``lock``.
+
+    Parameters
+    ----------
+    order
+        The figure ids to describe, in this order (the build passes spec order); default:
+        every locked figure, sorted by id.
 
     Raises
     ------
     BuildError
-        If the lock has an unknown ``lock_version``.
+        If the lock has an unknown ``lock_version``, or ``order`` names an unlocked figure.
     """
     if lock.get("lock_version") != 1:
         raise BuildError(
             f"cannot write an appendix from lock version {lock.get('lock_version')!r} "
             "(this izzyfig reads version 1)"
         )
-    figures = lock.get("figures") or {}
+    locked = lock.get("figures") or {}
+    ids = list(order) if order is not None else sorted(locked)
+    missing = [figure_id for figure_id in ids if figure_id not in locked]
+    if missing:
+        raise BuildError(f"cannot write an appendix: {', '.join(missing)} not in the lock; build first")
+    figures = {figure_id: locked[figure_id] for figure_id in ids}
     for figure_id in figures:
         _label(figure_id)
     return _environment().get_template("appendix.tex.j2").render(
         build_command=" ".join(["izzyfig build", *_spec_dirs(figures.values())]),
         verify_command=" ".join(["izzyfig verify", *_spec_dirs(figures.values())]),
         environment=_environment_rows(lock.get("environment") or {}),
-        figures=[_figure_view(fid, figures[fid]) for fid in sorted(figures)],
+        figures=[_figure_view(fid, figures[fid]) for fid in figures],
     )
 
 
@@ -445,6 +457,7 @@ def _figure_view(figure_id: str, entry: dict[str, Any]) -> dict[str, Any]:
         Row("Kind", entry["kind"]),
         *_input_rows(entry.get("inputs") or []),
         Row("Parameters", _parameters(entry.get("parameters") or {}), "params"),
+        *_box_rows(entry.get("boxes") or []),
         Row("Output", entry.get("output") or "", "code"),
         Row("Output SHA-256", entry.get("sha256") or "", "hash"),
     ]
@@ -497,6 +510,13 @@ def _text_rows(selection: dict[str, Any]) -> list[Row]:
 def _selection_rows(selection: dict[str, Any]) -> list[Row]:
     text = _selection_text(selection, always_attention=True)
     return [Row("Selection", text)] if text else []
+
+
+def _box_rows(boxes: list[Any]) -> list[Row]:
+    """One row listing the highlight boxes as canonical JSON (none: no row)."""
+    if not boxes:
+        return []
+    return [Row("Boxes", [json.dumps(box, sort_keys=True, ensure_ascii=False) for box in boxes], "list")]
 
 
 def _parameters(parameters: dict[str, Any]) -> list[tuple[str, str]]:

@@ -40,6 +40,11 @@ class Progress:
     def message(self, text: str) -> None:
         self._line(text)
 
+    def notice(self, text: str) -> None:
+        """A line shown even with ``quiet`` (waiting for the project lock, removed files)."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
     def _line(self, text: str) -> None:
         self._write(text + "\n")
 

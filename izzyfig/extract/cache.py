@@ -6,12 +6,12 @@
 Only the layers that figures asked for are stored, each in its own compressed file, so
 asking for another layer later adds a file instead of replacing the entry. Every file
 is written atomically (temp file + rename); ``meta.json`` carries its own checksum and
-the sha256 of every array file, and both are verified on read. A damaged entry is
-discarded (and so recomputed), never returned. No torch here.
+the sha256 of every array file, and both are verified on read. A damaged entry (bad
+bytes, or a directory where a file should be) is discarded and so recomputed, never
+returned. No torch here.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from izzyfig.extract.tokens import TokenizedInput
-from izzyfig.files import canonical_json, sha256_text, write_atomic
+from izzyfig.files import canonical_json, sha256_bytes, sha256_text, write_atomic
 from izzyfig.plan.planner import CACHE_FORMAT
 
 META = "meta.json"
@@ -57,7 +57,7 @@ class AttentionCache:
         return self.root / key[:2] / key
 
     def discard(self, key: str) -> None:
-        shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+        remove_path(self.entry_dir(key))
 
     # -- reading -----------------------------------------------------------------------
     def read(self, key: str) -> CacheEntry | None:
@@ -127,7 +127,7 @@ class AttentionCache:
 
     def _drop(self, key: str, name: str) -> None:
         """Forget one damaged array file; the rest of the entry stays usable."""
-        (self.entry_dir(key) / name).unlink(missing_ok=True)
+        remove_path(self.entry_dir(key) / name)
         entry = self.read(key)
         if entry is not None and name in entry.arrays:
             arrays = {k: v for k, v in entry.arrays.items() if k != name}
@@ -155,5 +155,16 @@ class AttentionCache:
         write_atomic(self.entry_dir(key) / META, json.dumps(meta, sort_keys=True, indent=1).encode("utf-8"))
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def remove_path(path: Path) -> None:
+    """Remove a cache file or whatever took its place (a directory, a symlink); best effort.
+
+    Everything under the cache root is izzyfig's own, so a directory where a file
+    should be is damage to repair, not something a user owns.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from izzyfig.extract.arrays import load_array, select_from_array, select_from_la
 from izzyfig.extract.attention_checks import warn_unlike_attention
 from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
 from izzyfig.extract.cache import AttentionCache
+from izzyfig.extract.forwards import ForwardGroup, GroupOutcome, forward_groups, run_group
 from izzyfig.extract.tokens import TokenizedInput, TokenSequence
 from izzyfig.plan.jobs import ArrayLoad, AttentionSelection, BuildPlan, FigureJob, Forward, ModelLoad
 from izzyfig.plan.planner import library_versions
@@ -84,16 +85,25 @@ class AttentionStore:
     raw_labels
         Label axes with the tokenizer's raw tokens (``##ing``, ``Ġthe``) instead of
         cleaned ones.
+    run_groups
+        ``run_groups(groups, runner)`` runs forwards, one ``ForwardGroup`` per model, and
+        yields a ``GroupOutcome`` for each (the seam of the build's executors); ``runner``
+        is this store's ``ModelRunner``, which has the tokenizers loaded, for an executor
+        that runs in this process. Default: in this process.
     """
 
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
-                 raw_labels: bool = False):
+                 raw_labels: bool = False,
+                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None):
         self.cache = AttentionCache(Path(cache_dir))
         self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
         self.progress = progress
         self.raw_labels = raw_labels
+        self.run_groups = run_groups or self._run_here
         self._runner = None
+        self._loads = 0
+        self._runs = 0
         self._tokens: dict[str, TokenizedInput] = {}
         self._arrays: dict[ArrayLoad, np.ndarray] = {}
 
@@ -156,7 +166,7 @@ class AttentionStore:
         )
 
     def _counts(self) -> tuple[int, int]:
-        return (self._runner.loads, self._runner.forwards) if self._runner else (0, 0)
+        return self._loads, self._runs
 
     def _missing(self, plan: BuildPlan) -> dict[Forward, set]:
         """Forwards with layers absent from the cache, and those layers."""
@@ -206,22 +216,29 @@ class AttentionStore:
         if not todo:
             return
         self._phase("forward", len(todo))
-        order = {model: i for i, model in enumerate(models)}
-        unloadable: dict[ModelLoad, ExtractError] = {}
-        for forward in sorted(todo, key=lambda f: order.get(f.model, len(order))):
-            if forward.model in unloadable:
-                broken[forward] = unloadable[forward.model]
-            else:
-                self._guard(broken, forward, keep_going, lambda f=forward: self.runner.load(f.model))
-                if forward in broken:
-                    unloadable[forward.model] = broken[forward]
+        by_key = {forward.key: forward for forward in todo}
+        groups = forward_groups(models, todo, self.trust_remote_code, str(self.models_dir))
+        for group in self.run_groups(groups, self._runner):
+            self._loads += group.models_loaded
+            self._runs += group.forwards_run
+            for outcome in group.outcomes:
+                forward = by_key[outcome.key]
+                if outcome.error is None:
+                    store = lambda f=forward, o=outcome: self._store(f, o.maps)  # noqa: E731
+                    self._guard(broken, forward, keep_going, store)
+                elif keep_going:
+                    broken[forward] = ExtractError(outcome.error)
                 else:
-                    self._guard(broken, forward, keep_going, lambda f=forward: self._store(f, todo[f]))
-            self._advance(f"{forward.model.label()} {forward.summary()}" + (" FAILED" if forward in broken else ""))
-        self.runner.release()
+                    raise ExtractError(outcome.error)
+                failed = " FAILED" if forward in broken else ""
+                self._advance(f"{forward.model.label()} {forward.summary()}{failed}")
 
-    def _store(self, forward: Forward, layers: set) -> None:
-        maps = self.runner.attentions(forward, layers)
+    def _run_here(self, groups: list[ForwardGroup], runner: Any = None):
+        """Run each group in this process, with the runner that tokenised its inputs."""
+        for group in groups:
+            yield run_group(group, runner or self.runner)
+
+    def _store(self, forward: Forward, maps: dict) -> None:
         info = {"model": forward.model.label(), "inputs": forward.inputs(), "dtype": forward.model.dtype,
                 "libraries": dict(library_versions())}
         try:

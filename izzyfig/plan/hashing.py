@@ -1,22 +1,39 @@
-"""Content hashes: canonical JSON, and file digests memoised across builds.
+"""File digests memoised across builds, trusted only when the file provably did not change.
 
 Fingerprinting a model means hashing its weight files (90 MB for MiniLM, gigabytes for
-larger models). A no-change rebuild must stay sub-second, so each file's sha256 is
-remembered in a small JSON file keyed by ``(path, size, mtime_ns)``: an unchanged file
-is never read again, and any write to it (new size or mtime) invalidates the entry.
+larger models), and a no-change rebuild must stay sub-second. So each file's sha256 is
+remembered in a small JSON file with the stat it was taken under. Staleness is decided
+by content: the memo only lets a file skip hashing when
+
+- its size, mtime, ctime, inode and device all equal the recorded ones (ctime changes
+  with every write and every ``touch``/``utime``, and cannot be set back by a user, so a
+  file rewritten with the same size and a restored mtime is hashed again), and
+- it was last changed clearly before it was hashed (``RACY_NS``): a file written within
+  the filesystem's timestamp granularity of its hashing might have changed again
+  without a visible stat change, so it is hashed again (as git does for racy entries).
 """
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from izzyfig.files import canonical_json, sha256_file, write_atomic
 
 MEMO_NAME = "file-hashes.json"
+RACY_NS = 2_000_000_000  # coarser than any filesystem's timestamps (FAT: 2 s)
+
+
+def stat_key(stat: os.stat_result) -> list[int]:
+    """What must be unchanged for a recorded digest to hold."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
 
 
 class FileHashes:
-    """sha256 of files, remembered by ``(resolved path, size, mtime_ns)``.
+    """sha256 of files, remembered by resolved path and ``stat_key``.
+
+    Each memo entry is ``[*stat_key, hashed_at_ns, sha256]``.
 
     Parameters
     ----------
@@ -45,10 +62,15 @@ class FileHashes:
         stat = resolved.stat()
         name = str(resolved)
         known = self.memo.get(name)
-        if isinstance(known, list) and known[:2] == [stat.st_size, stat.st_mtime_ns]:
-            return known[2]
+        if _trusted(known, stat):
+            return known[-1]
+        hashed_at = time.time_ns()
         digest = sha256_file(resolved)
-        self.memo[name] = [stat.st_size, stat.st_mtime_ns, digest]
+        after = resolved.stat()
+        if stat_key(after) != stat_key(stat):  # changed while being read: do not remember
+            self.memo.pop(name, None)
+            return digest
+        self.memo[name] = [*stat_key(stat), hashed_at, digest]
         self.changed = True
         return digest
 
@@ -61,3 +83,13 @@ class FileHashes:
         except OSError:
             return
         self.changed = False
+
+
+def _trusted(known: object, stat: os.stat_result) -> bool:
+    """Whether memo entry ``known`` may stand for a file with ``stat`` without hashing it."""
+    if not isinstance(known, list) or len(known) != 7 or not isinstance(known[-1], str):
+        return False
+    *recorded, hashed_at, _ = known
+    if recorded != stat_key(stat) or not isinstance(hashed_at, int):
+        return False
+    return max(stat.st_mtime_ns, stat.st_ctime_ns) < hashed_at - RACY_NS

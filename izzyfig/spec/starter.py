@@ -1,5 +1,10 @@
-"""The commented starter spec that ``izzyfig init`` writes."""
+"""The commented starter spec that ``izzyfig init`` writes, with the schema it names."""
 from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from izzyfig.errors import IzzyfigError
 
 STARTER = """\
 # yaml-language-server: $schema={schema}
@@ -55,3 +60,34 @@ figures:
 def starter_spec(schema: str = "../schemas/izzyfig.schema.json") -> str:
     """The starter spec text; ``schema`` is the schema path written in its modeline."""
     return STARTER.format(schema=schema)
+
+
+def write_starter(path: Path, schema_path: Path) -> list[str]:
+    """Write the starter spec at ``path`` and, if missing, the JSON Schema at ``schema_path``.
+
+    The spec's modeline names the schema relative to the spec's directory, as editors
+    resolve it. An existing spec is never overwritten; an existing schema is left as it
+    is (``izzyfig schema`` regenerates it). Returns what was done, one line each.
+
+    Raises
+    ------
+    IzzyfigError
+        ``path`` already exists.
+    """
+    from izzyfig.spec.schema import schema_text, write_schema
+
+    if path.exists():
+        raise IzzyfigError(f"{path} already exists; not overwriting it")
+    done = []
+    if not schema_path.exists():
+        write_schema(schema_path)
+        done.append(f"wrote {schema_path}")
+    elif schema_path.read_bytes() != schema_text().encode("utf-8"):
+        done.append(f"left {schema_path} as it is (it differs from this izzyfig's schema; "
+                    "`izzyfig schema` rewrites it)")
+    modeline = Path(os.path.relpath(schema_path.absolute(), path.absolute().parent)).as_posix()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8") as stream:  # "x": never replace a file made meanwhile
+        stream.write(starter_spec(modeline))
+    done.append(f"wrote {path}; edit it, then run: izzyfig build {path.parent}")
+    return done

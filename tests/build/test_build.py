@@ -65,12 +65,18 @@ def test_edited_spec_deleted_and_tampered_outputs_are_rebuilt(project: Path, run
 
 
 def test_only_and_force(project: Path, run_cli):
-    result = run_cli(project, "build", "specs", "--only", "self", "cross")
+    result = run_cli(project, "build", "--only", "self,cross", "specs")
     assert result.returncode == 0, result.stderr
     assert set(read_lock(project)["figures"]) == {"self", "cross"}
+    result = run_cli(project, "build", "--only", "qc", "--only", "self", "specs", "--only", "stable")
+    assert "2 built, 1 up to date, 0 failed" in result.stderr
+    assert set(read_lock(project)["figures"]) == {"self", "cross", "qc", "stable"}
     result = run_cli(project, "build", "specs", "--only", "nope")
-    assert result.returncode == 1
-    assert "--only: unknown figure id(s) nope" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr == (
+        "izzyfig build: error: --only: unknown figure id(s) nope "
+        "(known: compare, cross, evolve, qc, regions, self, stable)\n"
+    )
     result = run_cli(project, "build", "specs", "--force", "--only", "self")
     assert "1 built, 0 up to date, 0 failed" in result.stderr
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from izzyfig import build as build_module
+from izzyfig.executors import work as build_module
 from izzyfig.build import Project, build
 from izzyfig.errors import IzzyfigWarning
 
