@@ -65,3 +65,17 @@ def test_schema_describes_the_analysis_kinds():
     assert defs["HeadSummaryFigure"]["properties"]["statistic"]["anyOf"][0]["enum"] == [
         "entropy", "distance", "previous-token", "special", "max", "induction"]
     assert "residual" in defs["RolloutFigure"]["properties"]
+
+
+def test_a_figures_texts_replace_the_default_text():
+    loaded = load_spec_text(
+        "version: 1\n"
+        "defaults: {model: minilm, text: the default sentence}\n"
+        "figures:\n"
+        "  s: {kind: head-summary, texts: [one, two], statistic: entropy}\n"
+        "  a: {kind: atlas}\n",
+        "specs/a.yaml",
+    )
+    summary, atlas = (entry.figure for entry in loaded.figures)
+    assert (summary.texts, summary.text) == (["one", "two"], None)
+    assert atlas.text == "the default sentence"
