@@ -211,6 +211,7 @@ def test_titles_are_literal_unless_mathtext_is_asked_for(tmp_path):
 
 
 # --------------------------------------------------------------------------- panels
+@pytest.mark.filterwarnings("ignore::izzyfig.errors.IzzyfigWarning")  # label thinning is not what this tests
 def test_panels_share_one_scale_and_bar_and_label_shared_edges_once():
     maps = [attention(6) for _ in range(4)]
     fig = render_panels([("self-attention", (m, words(6)), {"top_n": 0, "title": f"head {i}"})
