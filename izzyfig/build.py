@@ -239,8 +239,11 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = (),
     ``keep_orphans``; each is reported.
     """
     progress = Progress(quiet=project.quiet)
-    with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
-        report = _build(project, workspace, progress, force=force, only=only, keep_orphans=keep_orphans)
+    try:
+        with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
+            report = _build(project, workspace, progress, force=force, only=only, keep_orphans=keep_orphans)
+    finally:
+        progress.close()
     _summarise(report, progress)
     return report
 
@@ -318,7 +321,7 @@ def _render_all(project: Project, compiled: CompiledProject, store: Any, todo: l
         found = tuple(dict.fromkeys(early.pop(job.figure_id, ()) + tuple(result.warnings)))
         _finish(project, compiled, job, replace(result, warnings=found), lock, report, workspace)
         failed = " FAILED" if job.figure_id in report.failed_ids else ""
-        progress.advance(f"{job.figure_id}{failed}")
+        progress.advance(f"{job.figure_id}{failed}", result.worker)
 
 
 def prepare_render(compiled: CompiledProject, store: Any,

@@ -74,7 +74,7 @@ class AttentionStore:
     trust_remote_code
         Let models with their own code run it (off unless the user asks).
     progress
-        Optional object with ``phase(name, total)`` and ``advance(label)``.
+        Optional object with ``phase(name, total)`` and ``advance(label, worker)``.
     raw_labels
         Label axes with the tokenizer's raw tokens (``##ing``, ``Ġthe``) instead of
         cleaned ones.
@@ -222,7 +222,7 @@ class AttentionStore:
                 else:
                     raise ExtractError(outcome.error)
                 failed = " FAILED" if forward in broken else ""
-                self._advance(f"{forward.model.label()} {forward.summary()}{failed}")
+                self._advance(f"{forward.model.label()} {forward.summary()}{failed}", group.worker)
 
     def _run_here(self, groups: list[ForwardGroup], runner: Any = None):
         """Run each group in this process, with the runner that tokenised its inputs."""
@@ -242,9 +242,9 @@ class AttentionStore:
         if self.progress is not None:
             self.progress.phase(name, total)
 
-    def _advance(self, label: str) -> None:
+    def _advance(self, label: str, worker: str = "") -> None:
         if self.progress is not None:
-            self.progress.advance(label)
+            self.progress.advance(label, worker)
 
     # -- figure data ---------------------------------------------------------------------
     def figure_data(self, job: FigureJob) -> FigureData:
