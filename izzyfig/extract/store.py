@@ -83,18 +83,22 @@ class AttentionStore:
         yields a ``GroupOutcome`` for each (the seam of the build's executors); ``runner``
         is this store's ``ModelRunner``, which has the tokenizers loaded, for an executor
         that runs in this process. Default: in this process.
+    runner
+        The ``ModelRunner`` to tokenise and run forwards with (``izzyfig watch`` keeps one
+        between builds, with its model loaded); by default a new one, made on first use.
     """
 
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
                  raw_labels: bool = False,
-                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None):
+                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None,
+                 runner: Any = None):
         self.cache = AttentionCache(Path(cache_dir))
         self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
         self.progress = progress
         self.raw_labels = raw_labels
         self.run_groups = run_groups or self._run_here
-        self._runner = None
+        self._runner = runner
         self._loads = 0
         self._runs = 0
         self._tokens: dict[str, TokenizedInput] = {}
