@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("regions", "render", "peer", "extract", "build", "memory")
+SECTIONS = ("regions", "render", "peer", "extract", "build", "memory", "watch")
 
 
 def main(argv: list[str] | None = None) -> int:

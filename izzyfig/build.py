@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+from contextlib import contextmanager
 import traceback
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from izzyfig import __version__
 from izzyfig.errors import BuildError, IzzyfigError, IzzyfigWarning, SpecError, SpecWarning, UsageError
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the executors import numpy and the extraction layer: not fo
 RENDER_REVISION = 2
 
 __all__ = [
-    "BuildReport", "CompiledProject", "Project", "VerifyReport", "build",
+    "BuildReport", "CompiledProject", "Project", "Session", "VerifyReport", "build",
     "compile_project", "describe_plan", "validate", "verify", "write_appendix",
 ]
 
@@ -61,7 +62,9 @@ class Project:
 @dataclass
 class BuildReport:
     """What a build did. ``failed`` holds messages, ``failed_ids`` the figures they are about;
-    ``orphans`` says what happened to files no figure makes any more."""
+    ``orphans`` says what happened to files no figure makes any more; ``sources`` lists
+    the array files and model directories the figures are made from (``izzyfig watch``
+    watches them)."""
 
     built: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
@@ -71,6 +74,7 @@ class BuildReport:
     orphans: list[str] = field(default_factory=list)
     models_loaded: int = 0
     forwards_run: int = 0
+    sources: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -226,28 +230,33 @@ def _write_lock(workspace: Workspace, lock: Lock) -> None:
 
 # ----------------------------------------------------------------------------- build
 def build(project: Project, *, force: bool = False, only: tuple[str, ...] = (),
-          keep_orphans: bool = False) -> BuildReport:
+          keep_orphans: bool = False, session: Session | None = None) -> BuildReport:
     """Build every out-of-date figure; report failures per figure, keep going.
 
     Holds the project lock throughout (waits for another izzyfig, or fails at once when
     ``project.wait`` is false). Files of the previous lock that no figure makes any
     more are removed if unchanged since they were built, and kept otherwise or with
-    ``keep_orphans``; each is reported.
+    ``keep_orphans``; each is reported. A ``session`` (``izzyfig watch``) keeps the
+    loaded model and the executor for the next build.
     """
     progress = Progress(quiet=project.quiet)
-    with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
-        report = _build(project, workspace, progress, force=force, only=only, keep_orphans=keep_orphans)
+    try:
+        with Workspace.acquire(project.lock_path, wait=project.wait, notify=progress.notice) as workspace:
+            report = _build(project, workspace, progress, force=force, only=only,
+                            keep_orphans=keep_orphans, session=session)
+    finally:
+        progress.close()
     _summarise(report, progress)
     return report
 
 
 def _build(project: Project, workspace: Workspace, progress: Progress, *, force: bool,
-           only: tuple[str, ...], keep_orphans: bool) -> BuildReport:
+           only: tuple[str, ...], keep_orphans: bool, session: Session | None = None) -> BuildReport:
     _check_out_dir(project.out_dir)
     lock = Lock.read(project.lock_path)
     compiled = compile_project(project)
     previous = owned_files(lock)
-    report = BuildReport()
+    report = BuildReport(sources=plan_sources(compiled.plan))
     todo = []
     for job in select_jobs(compiled, only):
         if not force and is_up_to_date(project, job, lock):
@@ -256,12 +265,12 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
         else:
             todo.append(job)
     if todo:
-        from izzyfig.executors import make_executor
         from izzyfig.extract import AttentionStore
 
-        with make_executor(project.jobs) as executor:
+        with _executor(project, session) as executor:
             store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
-                                   progress=progress, run_groups=executor.run_groups)
+                                   progress=progress, run_groups=executor.run_groups,
+                                   runner=session.runner(project) if session else None)
             todo = _extract(compiled, store, todo, report)
             _render_all(project, compiled, store, todo, lock, report, progress, executor, workspace)
     if not only:
@@ -270,6 +279,74 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
     _write_lock(workspace, lock)
     report.orphans += clear_orphans(project, previous, owned_files(lock), keep=keep_orphans)
     return report
+
+
+class Session:
+    """What one process keeps between its builds (``izzyfig watch``).
+
+    A model runner that keeps its tokenizers and the last model it loaded (a build alone
+    drops each model after its forwards), and the executor with its worker processes.
+    Use as a context manager: leaving it closes the executor.
+    """
+
+    def __init__(self) -> None:
+        self._runner: Any = None
+        self._executor: Executor | None = None
+
+    def runner(self, project: Project) -> Any:
+        if self._runner is None:
+            from izzyfig.extract.runner import ModelRunner
+
+            self._runner = ModelRunner(trust_remote_code=project.trust_remote_code,
+                                       models_dir=Path(project.cache_dir) / "models", keep_model=True)
+        return self._runner
+
+    @property
+    def models_loaded(self) -> int:
+        """Models loaded by this session's runner so far."""
+        return self._runner.loads if self._runner is not None else 0
+
+    def executor(self, project: Project) -> Executor:
+        if self._executor is None:
+            from izzyfig.executors import make_executor
+
+            self._executor = make_executor(project.jobs)
+        return self._executor
+
+    def close(self, error: bool = False) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close(error=error)
+        if self._runner is not None:
+            self._runner.release()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, kind, value, trace) -> None:
+        self.close(error=kind is not None)
+
+
+@contextmanager
+def _executor(project: Project, session: Session | None) -> Iterator[Executor]:
+    """The build's executor: a new one, closed after the build, or the session's."""
+    if session is None:
+        from izzyfig.executors import make_executor
+
+        with make_executor(project.jobs) as executor:
+            yield executor
+        return
+    try:
+        yield session.executor(project)
+    except BaseException:
+        session.close(error=True)  # an interrupted or broken executor is not reused
+        raise
+
+
+def plan_sources(plan: Any) -> list[str]:
+    """The array files and model directories (or GGUF files) the plan's figures read."""
+    found = {array.path for array in plan.arrays} | {model.ref for model in plan.models}
+    return sorted(found)
 
 
 def _extract(compiled: CompiledProject, store: Any, todo: list, report: BuildReport) -> list:
@@ -314,7 +391,7 @@ def _render_all(project: Project, compiled: CompiledProject, store: Any, todo: l
         found = tuple(dict.fromkeys(early.pop(job.figure_id, ()) + tuple(result.warnings)))
         _finish(project, compiled, job, replace(result, warnings=found), lock, report, workspace)
         failed = " FAILED" if job.figure_id in report.failed_ids else ""
-        progress.advance(f"{job.figure_id}{failed}")
+        progress.advance(f"{job.figure_id}{failed}", result.worker)
 
 
 def prepare_render(compiled: CompiledProject, store: Any,

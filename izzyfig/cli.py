@@ -111,6 +111,23 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--trust-remote-code", action="store_true",
                        help="allow models that ship their own code to run it")
 
+    watch = command("watch", "build, then rebuild what went stale whenever a spec, an array file, "
+                    "a model directory or a template changes (Ctrl-C stops); needs izzyfig[watch]", _watch)
+    _add_project_options(watch)
+    _add_only(watch, "build only these figures")
+    watch.add_argument("--keep-orphans", action="store_true",
+                       help="keep files of figures that no spec makes any more (unchanged ones are removed)")
+    _add_jobs(watch)
+    _add_no_wait(watch)
+    watch.add_argument("-q", "--quiet", action="store_true",
+                       help="print only errors, warnings, removed files and what changed and was rebuilt")
+    watch.add_argument("--strict", action="store_true",
+                       help="treat warnings (legibility, page fit, data) as errors")
+    watch.add_argument("--trust-remote-code", action="store_true",
+                       help="allow models that ship their own code to run it")
+    watch.add_argument("--debounce", type=_positive_int, default=100, metavar="MS",
+                       help="rebuild once no watched file has changed for this many milliseconds")
+
     verify = command("verify", "compare locked files with the disk, and rebuild them elsewhere "
                      "to compare bytes", _verify)
     _add_project_options(verify)
@@ -227,6 +244,16 @@ def _build(args: argparse.Namespace) -> int:
     )
     report = build(project, force=args.force, only=tuple(args.only), keep_orphans=args.keep_orphans)
     return 0 if report.ok else 1
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from izzyfig.watch import watch
+
+    project = _project_files(
+        args, jobs=args.jobs, quiet=args.quiet, trust_remote_code=args.trust_remote_code,
+        strict=args.strict, wait=args.wait,
+    )
+    return watch(project, only=tuple(args.only), keep_orphans=args.keep_orphans, debounce_ms=args.debounce)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -90,7 +90,8 @@ def run_group(group: ForwardGroup, runner: Any = None) -> GroupOutcome:
             outcomes.append(ForwardOutcome(forward.key, maps=runner.attentions(forward, set(layers))))
         except ExtractError as error:
             outcomes.append(ForwardOutcome(forward.key, error=str(error)))
-    runner.release()
+    if not getattr(runner, "keep_model", False):
+        runner.release()
     return GroupOutcome(tuple(outcomes), runner.loads - loads, runner.forwards - runs)
 
 

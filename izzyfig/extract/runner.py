@@ -75,15 +75,22 @@ class Encoded:
 
 
 class ModelRunner:
-    """Loads one model at a time and runs forwards on it, counting both."""
+    """Loads one model at a time and runs forwards on it, counting both.
 
-    def __init__(self, *, trust_remote_code: bool = False, models_dir: Path = DEFAULT_MODELS_DIR):
+    ``keep_model``: keep the model loaded after a group of forwards (``izzyfig watch``,
+    whose next build may need it again); otherwise it is dropped to free memory.
+    """
+
+    def __init__(self, *, trust_remote_code: bool = False, models_dir: Path = DEFAULT_MODELS_DIR,
+                 keep_model: bool = False):
         self.trust_remote_code = trust_remote_code
+        self.keep_model = keep_model
         self.models_dir = Path(models_dir)
-        self._directories: dict[str, str] = {}
+        # Keyed by (ref, fingerprint): a runner kept between builds sees edited model files.
+        self._directories: dict[tuple[str, str], str] = {}
         self.loads = 0
         self.forwards = 0
-        self._tokenizers: dict[str, Any] = {}
+        self._tokenizers: dict[tuple[str, str], Any] = {}
         self._encoded: dict[str, Encoded] = {}
         self._loaded: tuple[ModelLoad, Any] | None = None
 
@@ -92,16 +99,16 @@ class ModelRunner:
         return self._encode(forward).tokens
 
     def _tokenizer(self, model: ModelLoad):
-        if model.ref not in self._tokenizers:
+        if (model.ref, model.fingerprint) not in self._tokenizers:
             _, transformers = import_torch()
             folder = self.directory(model)
             try:
-                self._tokenizers[model.ref] = transformers.AutoTokenizer.from_pretrained(
+                self._tokenizers[model.ref, model.fingerprint] = transformers.AutoTokenizer.from_pretrained(
                     folder, trust_remote_code=self.trust_remote_code, local_files_only=True
                 )
             except Exception as error:  # transformers raises many types for a bad directory
                 raise load_error("the tokenizer of model", model, error) from error
-        return self._tokenizers[model.ref]
+        return self._tokenizers[model.ref, model.fingerprint]
 
     def _encode(self, forward: Forward) -> Encoded:
         if forward.key in self._encoded:
@@ -137,12 +144,12 @@ class ModelRunner:
         """The directory to load ``load`` from: its own, or the conversion of its GGUF file."""
         if not load.ref.lower().endswith(".gguf"):
             return load.ref
-        if load.ref not in self._directories:
+        if (load.ref, load.fingerprint) not in self._directories:
             from izzyfig.extract.gguf import converted_model
 
             converted = converted_model(Path(load.ref), load.fingerprint, self.models_dir)
-            self._directories[load.ref] = str(converted)
-        return self._directories[load.ref]
+            self._directories[load.ref, load.fingerprint] = str(converted)
+        return self._directories[load.ref, load.fingerprint]
 
     def load(self, load: ModelLoad):
         """The loaded model of ``load``, loading it (and dropping the previous one) if needed."""

@@ -81,7 +81,7 @@ class AttentionStore:
     trust_remote_code
         Let models with their own code run it (off unless the user asks).
     progress
-        Optional object with ``phase(name, total)`` and ``advance(label)``.
+        Optional object with ``phase(name, total)`` and ``advance(label, worker)``.
     raw_labels
         Label axes with the tokenizer's raw tokens (``##ing``, ``Ġthe``) instead of
         cleaned ones.
@@ -90,18 +90,22 @@ class AttentionStore:
         yields a ``GroupOutcome`` for each (the seam of the build's executors); ``runner``
         is this store's ``ModelRunner``, which has the tokenizers loaded, for an executor
         that runs in this process. Default: in this process.
+    runner
+        The ``ModelRunner`` to tokenise and run forwards with (``izzyfig watch`` keeps one
+        between builds, with its model loaded); by default a new one, made on first use.
     """
 
     def __init__(self, cache_dir: Path, *, trust_remote_code: bool = False, progress: Any = None,
                  raw_labels: bool = False,
-                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None):
+                 run_groups: Callable[[list[ForwardGroup], Any], Iterable[GroupOutcome]] | None = None,
+                 runner: Any = None):
         self.cache = AttentionCache(Path(cache_dir))
         self.models_dir = Path(cache_dir) / "models"  # GGUF files converted to model directories
         self.trust_remote_code = trust_remote_code
         self.progress = progress
         self.raw_labels = raw_labels
         self.run_groups = run_groups or self._run_here
-        self._runner = None
+        self._runner = runner
         self._loads = 0
         self._runs = 0
         self._tokens: dict[str, TokenizedInput] = {}
@@ -231,7 +235,7 @@ class AttentionStore:
                 else:
                     raise ExtractError(outcome.error)
                 failed = " FAILED" if forward in broken else ""
-                self._advance(f"{forward.model.label()} {forward.summary()}{failed}")
+                self._advance(f"{forward.model.label()} {forward.summary()}{failed}", group.worker)
 
     def _run_here(self, groups: list[ForwardGroup], runner: Any = None):
         """Run each group in this process, with the runner that tokenised its inputs."""
@@ -251,9 +255,9 @@ class AttentionStore:
         if self.progress is not None:
             self.progress.phase(name, total)
 
-    def _advance(self, label: str) -> None:
+    def _advance(self, label: str, worker: str = "") -> None:
         if self.progress is not None:
-            self.progress.advance(label)
+            self.progress.advance(label, worker)
 
     # -- figure data ---------------------------------------------------------------------
     def figure_data(self, job: FigureJob) -> FigureData:
