@@ -183,8 +183,10 @@ def test_saves_are_seen_by_watchfiles_within_the_debounce_plus_the_rebuild(proje
     assert len(seen) == 2 and all(pdf.startswith(b"%PDF-") and pdf.endswith(b"%%EOF\n") for pdf in seen)
     assert watcher.reports[1].built == ["self"]
     assert watcher.reports[2].built == ["qc"] and len(watcher.reports) == 3
-    # Bound, not a benchmark: debounce (0.1 s) + the rebuild + the loop's poll (0.2 s) + slack.
-    assert latency < 0.1 + watcher.seconds[1] + 0.2 + 1.0, (latency, watcher.seconds)
+    # The bound, not a benchmark: debounce (0.1 s) + the rebuild as measured in this
+    # run + the loop's poll (0.2 s), with 3 s of slack for a busy shared machine; a missed or
+    # late event (a fallback poll, a rebuild waiting for a second save) takes longer.
+    assert latency < 0.1 + watcher.seconds[1] + 0.2 + 3.0, (latency, watcher.seconds)
 
 
 def read_while(path: Path, stop: threading.Event, seen: set[bytes]) -> None:
