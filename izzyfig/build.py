@@ -44,6 +44,9 @@ class Project:
     """Where a build reads and writes; paths are relative to the working directory.
 
     ``wait``: when another izzyfig holds the project lock, wait for it (else fail at once).
+    ``executor``: where forwards and renders run, ``local`` (``jobs`` processes) or ``dask``
+    (``scheduler`` or ``scheduler_file``, else ``$IZZYFIG_DASK_SCHEDULER``, else a
+    ``LocalCluster`` of ``jobs`` workers; ``scheduler_timeout`` seconds to reach it).
     """
 
     paths: tuple[str, ...]
@@ -55,6 +58,17 @@ class Project:
     trust_remote_code: bool = False
     strict: bool = False
     wait: bool = True
+    executor: str = "local"
+    scheduler: str | None = None
+    scheduler_file: str | None = None
+    scheduler_timeout: float | None = None  # None: the executor's default (10 s)
+
+    def executor_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``make_executor`` besides the jobs and the kind."""
+        if self.executor == "local":
+            return {}
+        options = {"scheduler": self.scheduler, "scheduler_file": self.scheduler_file}
+        return options if self.scheduler_timeout is None else {**options, "timeout": self.scheduler_timeout}
 
 
 @dataclass
@@ -248,6 +262,7 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = (),
 def _build(project: Project, workspace: Workspace, progress: Progress, *, force: bool,
            only: tuple[str, ...], keep_orphans: bool) -> BuildReport:
     _check_out_dir(project.out_dir)
+    _check_executor(project)
     lock = Lock.read(project.lock_path)
     compiled = compile_project(project)
     previous = owned_files(lock)
@@ -263,17 +278,26 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
         from izzyfig.executors import make_executor
         from izzyfig.extract import AttentionStore
 
-        with make_executor(project.jobs) as executor:
+        with make_executor(project.jobs, project.executor, **project.executor_options()) as executor:
             store = AttentionStore(project.cache_dir, trust_remote_code=project.trust_remote_code,
                                    progress=progress, run_groups=executor.run_groups)
             todo = _extract(compiled, store, todo, report)
             _render_all(project, compiled, store, todo, lock, report, progress, executor, workspace)
+        lock.executor = project.executor
     if not only:
         _forget_removed(lock, compiled)
     lock.environment = environment()
     _write_lock(workspace, lock)
     report.orphans += clear_orphans(project, previous, owned_files(lock), keep=keep_orphans)
     return report
+
+
+def _check_executor(project: Project) -> None:
+    """A Dask build without Dask installed fails at once, built or not (without importing it)."""
+    if project.executor == "dask":
+        from izzyfig.executors.dask import require_distributed
+
+        require_distributed()
 
 
 def _extract(compiled: CompiledProject, store: Any, todo: list, report: BuildReport) -> list:
@@ -547,12 +571,30 @@ def describe_plan(project: Project) -> str:
 
     lock = Lock.read(project.lock_path)
     compiled = compile_project(project)
-    lines = [compiled.plan.describe(AttentionStore(project.cache_dir))]
+    store = AttentionStore(project.cache_dir)
+    lines = [compiled.plan.describe(store)]
     lines.append("figures:")
+    todo = []
     for job in compiled.plan.figures:
         state = "up to date" if is_up_to_date(project, job, lock) else "to build"
+        todo += [job.figure_id] if state == "to build" else []
         lines.append(f"  {job.figure_id} ({job.kind}) -> {project.out_dir / job.output}: {state}")
+    if project.executor == "dask":
+        lines.append(_dask_split(project, compiled, store, todo))
     return "\n".join(lines)
+
+
+def _dask_split(project: Project, compiled: CompiledProject, store: Any, todo: list[str]) -> str:
+    """How a Dask build would split the figures to build: forward groups, renders, resources."""
+    from izzyfig.executors.dask import SchedulerTarget, describe_split
+    from izzyfig.extract.forwards import forward_groups
+    from izzyfig.extract.store import needed_layers
+
+    plan = compiled.plan.restricted_to(todo)
+    missing = {f: layers for f, layers in needed_layers(plan).items() if not store.is_cached(f)}
+    groups = forward_groups(plan.models, missing, project.trust_remote_code)
+    target = SchedulerTarget.resolve(project.scheduler, project.scheduler_file, project.jobs)
+    return describe_split(target, groups, len(todo))
 
 
 @dataclass
