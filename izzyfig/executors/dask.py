@@ -13,12 +13,15 @@ of ``-j`` worker processes on 127.0.0.1. Then:
   elsewhere by the scheduler (``distributed.scheduler.allowed-failures``, 3 by default),
   and past that comes back as the failure of its figures, with their positions.
 
-Workers must run the same izzyfig and see model directories at the same paths (one
-machine, or a shared filesystem). Dask is imported here only, and this module only when
+Workers must see model directories at the same paths (one machine, or a shared
+filesystem) and run the versions of izzyfig, NumPy, matplotlib, torch and transformers
+that the build records in its cache keys and lock: a task on a worker with others fails
+its figures with one line saying which. Dask is imported here only, and this module only when
 ``--executor dask`` is asked for.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -109,6 +112,7 @@ class DaskExecutor:
         self._cluster = None
         self._client = None
         self._pending: list = []
+        self._versions = build_versions()
         self._connect()
 
     def _connect(self) -> None:
@@ -144,7 +148,8 @@ class DaskExecutor:
                                           "no Dask worker offers the resource GPU (start GPU workers with "
                                           "`dask worker ADDRESS --resources GPU=1`)")
                 continue
-            future = self._client.submit(run_group_on_worker, portable(group), key=_key("forwards", index),
+            future = self._client.submit(run_group_on_worker, portable(group), self._versions,
+                                         key=_key("forwards", index),
                                          resources=resources, retries=RETRIES, pure=False)
             submitted[future] = group
         self._pending = list(submitted)
@@ -175,8 +180,8 @@ class DaskExecutor:
         window = RENDERS_PER_WORKER * max(1, self._worker_count())
         pending: deque = deque()
         for index, job in enumerate(jobs):
-            future = self._client.submit(render_on_worker, job, key=_key("render", index), retries=RETRIES,
-                                         pure=False)
+            future = self._client.submit(render_on_worker, job, self._versions, key=_key("render", index),
+                                         retries=RETRIES, pure=False)
             pending.append((job, future))
             self._pending = [f for _, f in pending]
             if len(pending) >= window:
@@ -208,17 +213,47 @@ class DaskExecutor:
 
 
 # ----------------------------------------------------------------------------- on the workers
-def run_group_on_worker(group: ForwardGroup) -> GroupOutcome:
+def run_group_on_worker(group: ForwardGroup, versions: dict[str, str]) -> GroupOutcome:
     """``run_group`` with a fresh runner, saying which worker ran it (also in its errors)."""
     worker = worker_address()
+    problem = version_problem(versions, worker)
+    if problem:
+        return replace(failed_group(group, problem), worker=worker)
     outcome = run_group(group)
     outcomes = tuple(replace(o, error=f"{o.error} (on Dask worker {worker})") if o.error else o
                      for o in outcome.outcomes)
     return replace(outcome, outcomes=outcomes, worker=worker)
 
 
-def render_on_worker(job: RenderJob) -> RenderResult:
-    return replace(render_job(job), worker=worker_address())
+def render_on_worker(job: RenderJob, versions: dict[str, str]) -> RenderResult:
+    """``render_job``, saying which worker drew it."""
+    worker = worker_address()
+    problem = version_problem(versions, worker)
+    if problem:
+        return RenderResult(job.figure_id, f"{job.label}: figures.{job.figure_id}: {problem}", worker=worker)
+    return replace(render_job(job), worker=worker)
+
+
+def build_versions() -> dict[str, str]:
+    """The versions that make a build's numbers and bytes (the lock's environment, Python aside)."""
+    from izzyfig.lock import environment
+
+    return {name: version for name, version in environment().items() if name != "python"}
+
+
+@functools.lru_cache(maxsize=1)
+def _versions_here() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(build_versions().items()))
+
+
+def version_problem(expected: dict[str, str], worker: str) -> str | None:
+    """Why this worker must not run a build made with ``expected`` versions, or ``None``."""
+    here = dict(_versions_here())
+    differ = [f"{name} {here.get(name, 'not installed')} (the build has {version})"
+              for name, version in sorted(expected.items()) if here.get(name) != version]
+    if not differ:
+        return None
+    return f"Dask worker {worker or 'here'} runs {', '.join(differ)}; workers need the build's versions"
 
 
 def worker_address() -> str:

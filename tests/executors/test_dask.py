@@ -271,3 +271,21 @@ def test_a_build_on_a_separately_started_scheduler_and_worker(tmp_path: Path):
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+# ----------------------------------------------------------------------------- versions
+def test_a_worker_with_other_library_versions_fails_its_tasks_saying_which():
+    """The cache key and the lock name the build's versions: a worker must compute with them."""
+    from izzyfig.executors.dask import build_versions, render_on_worker, run_group_on_worker
+    from izzyfig.executors.work import RenderJob
+    from izzyfig.extract.forwards import ForwardGroup
+
+    versions = {**build_versions(), "torch": "1.0.0"}
+    expected = f"Dask worker here runs torch {build_versions()['torch']} (the build has 1.0.0); " \
+               "workers need the build's versions"
+    job = RenderJob("fig", "self-attention", None, {}, "fig.pdf", "specs/x.yaml:3:3")
+    assert render_on_worker(job, versions).error == f"specs/x.yaml:3:3: figures.fig: {expected}"
+    forward = type("Forward", (), {"key": "k1"})()
+    outcome = run_group_on_worker(ForwardGroup(model=None, forwards=(forward,), layers=(())), versions)
+    assert [o.error for o in outcome.outcomes] == [expected]
+    assert outcome.models_loaded == 0
