@@ -5,8 +5,8 @@ Rows (``run(quick)`` returns them for the harness; ``python benchmarks/bench_das
 - ``build``: wall time of ``izzyfig build`` in a fresh process, cold cache, for ``-j 2``
   (forwards in the build's process, renders in 2 processes), ``--executor dask -j 2``
   (izzyfig starts a 2-worker LocalCluster), and ``--executor dask --scheduler`` on a
-  2-worker LocalCluster started beforehand (first build: workers import torch and
-  matplotlib; second build, new cache: warm workers); overhead per task against ``-j 2``;
+  2-worker LocalCluster started beforehand (its workers have rendered the round trips, so
+  matplotlib is imported; torch is not); overhead per task against ``-j 2``;
 - ``round trip``: one Dask task submitted and awaited at a time on the running cluster: a
   no-op, and one figure's render against the same render in this process;
 - ``bytes``: per forward, what a worker sends back (the pickled ``GroupOutcome`` share)
@@ -89,12 +89,10 @@ def build_rows(folder: Path, figures: int, address: str) -> list[dict]:
     local = timed_build(folder, "local", "-j", "2")
     rows = [{"section": "build", "case": "local -j 2", "seconds": local, "tasks": 0}]
     for name, options in (("dask-own", ("--executor", "dask", "-j", "2")),
-                          ("dask-cold", ("--executor", "dask", "--scheduler", address)),
-                          ("dask-warm", ("--executor", "dask", "--scheduler", address))):
+                          ("dask-running", ("--executor", "dask", "--scheduler", address))):
         seconds = timed_build(folder, name, *options)
-        rows.append({"section": "build", "case": {"dask-own": "dask, own LocalCluster -j 2",
-                                                  "dask-cold": "dask --scheduler, cold workers",
-                                                  "dask-warm": "dask --scheduler, warm workers"}[name],
+        rows.append({"section": "build", "case": {"dask-own": "dask -j 2 (starts its LocalCluster)",
+                                                  "dask-running": "dask --scheduler (a running cluster)"}[name],
                      "seconds": seconds, "tasks": tasks, "ratio_to_local": seconds / local,
                      "overhead_per_task_ms": 1000 * (seconds - local) / tasks,
                      "pdfs_identical_to_local": same_pdfs(folder, "local", name)})
@@ -118,8 +116,8 @@ def round_trip_rows(client, job) -> list[dict]:
     client.submit(render_on_worker, job, versions, pure=False).result()
     render_job(job)
     noop = median_ms(lambda: client.submit(_nothing, pure=False).result(), 100)
-    remote = median_ms(lambda: client.submit(render_on_worker, job, versions, pure=False).result(), 15)
-    here = median_ms(lambda: render_job(job), 15)
+    remote = median_ms(lambda: client.submit(render_on_worker, job, versions, pure=False).result(), 7)
+    here = median_ms(lambda: render_job(job), 7)
     return [{"section": "round trip", "case": "no-op task", "ms": noop},
             {"section": "round trip", "case": "one figure: render on a worker", "ms": remote},
             {"section": "round trip", "case": "one figure: render here", "ms": here,
@@ -128,6 +126,21 @@ def round_trip_rows(client, job) -> list[dict]:
 
 def _nothing() -> None:
     return None
+
+
+def computed_bytes(forward, kept_shape: tuple[int, int, int]) -> int:
+    """Bytes of every attention map the forward returned, from one kept map's shape.
+
+    The decoder's kept map is ``(heads, query, key)`` self-attention; a T5's is the
+    cross-attention ``(heads, target, source)``.
+    """
+    from izzyfig.extract.runner import Encoded, attention_bytes
+
+    _, query, key = kept_shape
+    inputs = {"input_ids": [0] * key}
+    if forward.target is not None:
+        inputs["decoder_input_ids"] = [0] * query
+    return attention_bytes(forward, Encoded(inputs, None))
 
 
 def byte_rows(folder: Path) -> tuple[list[dict], object]:
@@ -147,10 +160,7 @@ def byte_rows(folder: Path) -> tuple[list[dict], object]:
         for forward, result in zip(group.forwards, outcome.outcomes):
             maps = list(result.maps.values())
             kept += sum(m.nbytes for m in maps)
-            heads, query, key = maps[0].shape
-            layers = forward.model.shape.stack("self").layers if forward.model.shape.architecture != \
-                "encoder-decoder" else forward.model.shape.encoder.layers
-            computed += layers * heads * query * key * maps[0].itemsize
+            computed += computed_bytes(forward, maps[0].shape)
             forwards += 1
     store = AttentionStore(project.cache_dir)
     store.prepare(compiled.plan)
@@ -178,9 +188,9 @@ def run(quick: bool = False) -> list[dict]:
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                       dashboard_address=None) as cluster, \
                 distributed.Client(cluster, set_as_default=False) as client:
-            rows = build_rows(folder, figures, cluster.scheduler_address)
             byte_table, job = byte_rows(folder)
-            rows += round_trip_rows(client, job) + byte_table
+            trips = round_trip_rows(client, job)
+            rows = build_rows(folder, figures, cluster.scheduler_address) + trips + byte_table
     for row in rows:
         row["figures"] = figures
     return rows
