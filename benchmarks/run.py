@@ -2,6 +2,8 @@
 
     python benchmarks/run.py [--quick] [--json results.json] [--sections regions,render,...]
 
+Optional sections (not run by default): smollm2, analysis (both need izzyfig[smollm2]).
+
 Each section is a module ``bench_<name>.py`` beside this file with a function
 ``run(quick=False) -> list[dict]``; rows of one section share their keys. Timings are only
 compared as ratios measured in the same run: the machines are shared and noisy.

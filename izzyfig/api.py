@@ -18,6 +18,10 @@ Deliberate differences from IzzyViz:
 - comparison axes get the usual axis labels when ``xlabel``/``ylabel`` are None;
 - long inputs get sparse, non-overlapping labels in every kind;
 - mistakes raise :class:`izzyfig.errors.RenderError` with one-line messages.
+
+Three functions have no IzzyViz counterpart and follow the same conventions (model
+outputs in, a saved and returned Figure out): ``visualize_attention_atlas``,
+``visualize_head_summary`` and ``visualize_attention_rollout``, the analysis kinds.
 """
 from __future__ import annotations
 
@@ -26,13 +30,16 @@ from contextlib import contextmanager
 import numpy as np
 from matplotlib.figure import Figure
 
-from izzyfig.errors import RenderError
+from izzyfig.errors import AnalysisError, RenderError
 from izzyfig.render import (
+    render_atlas,
     render_comparison,
     render_cross_attention,
     render_evolution,
+    render_head_summary,
     render_question_context,
     render_regions,
+    render_rollout,
     render_self_attention,
     render_stability,
     save_figure,
@@ -50,6 +57,9 @@ __all__ = [
     "visualize_attention_evolution_sparklines",
     "visualize_attention_self_attention",
     "visualize_attention_with_detected_regions",
+    "visualize_attention_atlas",
+    "visualize_head_summary",
+    "visualize_attention_rollout",
 ]
 
 _CROSS_SAVE_PATHS = {
@@ -219,7 +229,129 @@ def find_attention_regions_with_merging(
     )
 
 
+# --------------------------------------------------------------------------- analysis kinds
+def visualize_attention_atlas(
+    attentions, tokens=None, layers=None, heads=None, highlight=None, heads_per_group=None,
+    token_labels="auto", title=None, gamma=1.5, cmap="Blues", save_path="attention_atlas.pdf",
+    page=None, width=None, height=None, min_font=6.0, font="sans",
+) -> Figure:
+    """Every head of ``layers`` (first, last; default all) as small multiples on one colour scale.
+
+    ``attentions`` as for ``visualize_attention_self_attention`` (a per-layer tuple of
+    (1, heads, q, k) tensors, or a (layers, [1,] heads, q, k) array). ``heads`` picks and
+    orders the columns; ``highlight`` is a list of (layer, head) pairs to outline;
+    ``heads_per_group`` (query heads per key/value head) labels heads ``H4 · kv1``.
+    """
+    maps = layer_stack(attentions)
+    first, last = _layer_span(layers, maps.shape[0])
+    head_ids = tuple(range(maps.shape[1])) if heads is None else \
+        tuple(_index("heads", h, maps.shape[1], "heads") % maps.shape[1] for h in heads)
+    with _renamed(x_labels="tokens", layer_ids="layers", head_ids="heads"):
+        fig = render_atlas(
+            maps[first:last + 1][:, list(head_ids)], tokens, layer_ids=range(first, last + 1), head_ids=head_ids,
+            heads_per_group=heads_per_group, highlight=highlight or (), token_labels=token_labels, title=title,
+            gamma=gamma, cmap=cmap, page=page, width=width, height=height, min_font=min_font, font=font,
+        )
+    if save_path:
+        save_figure(fig, save_path)
+    return fig
+
+
+def visualize_head_summary(
+    attentions, statistic, tokens=None, special=None, layers=None, highlight=None, heads_per_group=None,
+    annotate="all", title=None, gamma=1.0, cmap="Blues", save_path="head_summary.pdf",
+    page=None, width=None, height=None, min_font=6.0, font="sans",
+) -> Figure:
+    """One ``statistic`` per head (``izzyfig.analysis.head_statistics``) as a layers x heads heatmap.
+
+    ``attentions`` is one text's per-layer maps (as for ``visualize_attention_self_attention``),
+    or a list of several texts' (then ``tokens`` is a list of token lists, and the value
+    is the mean over texts). ``tokens`` find the special tokens for ``special`` (or give
+    ``special`` key positions) and check an ``induction`` sequence's repetition.
+    """
+    from izzyfig.analysis import corpus_head_statistics
+
+    several = isinstance(attentions, (list, tuple)) and len(attentions) > 0 and \
+        isinstance(attentions[0], (list, tuple))
+    texts = [layer_stack(maps, f"attentions[{i}]") for i, maps in enumerate(attentions)] if several \
+        else [layer_stack(attentions)]
+    first, last = _layer_span(layers, texts[0].shape[0])
+    token_lists = tokens if several or tokens is None else [tokens]
+    try:
+        values = corpus_head_statistics([maps[first:last + 1] for maps in texts], statistic, token_lists, special)
+    except AnalysisError as error:
+        message = str(error) if several else str(error).removeprefix("text 0: ")
+        raise RenderError(f"attentions: {message}") from None
+    fig = render_head_summary(
+        values, statistic=statistic, layer_ids=range(first, last + 1), heads_per_group=heads_per_group,
+        highlight=highlight or (), annotate=annotate, texts=len(texts), title=title, gamma=gamma, cmap=cmap,
+        page=page, width=width, height=height, min_font=min_font, font=font,
+    )
+    if save_path:
+        save_figure(fig, save_path)
+    return fig
+
+
+def visualize_attention_rollout(
+    attentions, tokens, residual=0.5, layers=None, xlabel="Tokens Attended to", ylabel="Tokens Attending",
+    top_n=3, enlarged_size=1.8, gamma=1.5, left_top_cells=None, right_bottom_cells=None,
+    auto_detect_regions=False, title=None, save_path="attention_rollout.pdf", lean_more=False,
+    page=None, width=None, height=None, min_font=6.0, font="sans",
+) -> Figure:
+    """Attention rollout (``izzyfig.analysis.attention_rollout``) of ``layers`` drawn like self-attention."""
+    from izzyfig.analysis import attention_rollout
+
+    maps = layer_stack(attentions)
+    first, last = _layer_span(layers, maps.shape[0])
+    try:
+        rollout = attention_rollout(maps, residual=residual, layers=(first, last))
+    except AnalysisError as error:
+        raise RenderError(f"attentions: {error}") from None
+    with _renamed(matrix="attentions"):
+        fig = render_rollout(
+            rollout, tokens, layers=(first, last), residual=residual,
+            boxes=cell_boxes(left_top_cells, right_bottom_cells), top_n=top_n, enlarged_size=enlarged_size,
+            auto_regions=auto_detect_regions, label_rotation=90 if lean_more else 45, title=title,
+            xlabel=xlabel, ylabel=ylabel, gamma=gamma, page=page, width=width, height=height,
+            min_font=min_font, font=font,
+        )
+    if save_path:
+        save_figure(fig, save_path)
+    return fig
+
+
 # --------------------------------------------------------------------------- selection
+def layer_stack(attentions, name: str = "attentions") -> np.ndarray:
+    """``(layers, heads, query, key)`` from per-layer maps or a (layers, [1,] heads, q, k) array."""
+    if isinstance(attentions, (list, tuple)):
+        if not attentions or attentions[0] is None:
+            raise RenderError(
+                f"{name}: the model returned no attention weights; load it with "
+                "attn_implementation=\"eager\" and call it with output_attentions=True"
+            )
+        stack = stacked(attentions, name)
+    else:
+        stack = inputs.to_numpy(name, attentions)
+    if stack.ndim == 5 and stack.shape[1] == 1:
+        stack = stack[:, 0]
+    if stack.ndim != 4:
+        raise RenderError(f"{name}: expected per-layer (1, heads, query, key) maps or a "
+                          f"(layers, [1,] heads, query, key) array, got shape {stack.shape}")
+    return stack
+
+
+def _layer_span(layers, count: int) -> tuple[int, int]:
+    """An inclusive (first, last) layer range, negatives from the end; ``None``: every layer."""
+    if layers is None:
+        return 0, count - 1
+    if isinstance(layers, (str, bytes)) or len(layers) != 2:
+        raise RenderError(f"layers: expected (first, last), got {layers!r}")
+    first, last = (_index("layers", value, count, "layers") % count for value in layers)
+    if first > last:
+        raise RenderError(f"layers: {tuple(layers)!r} is inverted: layer {first} comes after layer {last}")
+    return first, last
+
+
 def select_layer_head(attentions, layer, head) -> np.ndarray:
     """The (q, k) map of ``layer``/``head`` from per-layer maps or a stacked array."""
     if isinstance(attentions, (list, tuple)):

@@ -24,6 +24,7 @@ from izzyfig.files import canonical_json, sha256_bytes, sha256_file, sha256_text
 from izzyfig.lock import Lock, environment
 from izzyfig.progress import Progress
 from izzyfig.workspace import Workspace
+from izzyfig.spec.outputs import snippet_name
 
 if TYPE_CHECKING:  # the executors import numpy and the extraction layer: not for a warm build
     from izzyfig.executors import Executor, RenderJob, RenderResult
@@ -161,11 +162,6 @@ def select_jobs(compiled: CompiledProject, only: tuple[str, ...]) -> list:
 
 
 # ----------------------------------------------------------------------------- output files
-def snippet_name(output: str) -> str:
-    """The LaTeX snippet beside an output: ``sub/fig.pdf`` -> ``sub/fig.tex``."""
-    return Path(output).with_suffix("").as_posix() + ".tex"
-
-
 def snippet_text(project: Project, figure_id: str, entry: dict) -> str:
     from izzyfig.latex import figure_snippet
 

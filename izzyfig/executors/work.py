@@ -109,14 +109,17 @@ def draw(kind: str, data: Any, options: dict[str, Any]):
         return render.render_panels(panels, **options)
     if kind not in render.RENDERERS:
         raise BuildError(f"no renderer for figure kind '{kind}'")
-    return render.RENDERERS[kind](*renderer_arrays(kind, data), boxes=list(data.boxes), **options)
+    keywords = dict(getattr(data, "keywords", ()))  # from the data, not the spec (layer and head indices)
+    return render.RENDERERS[kind](*renderer_arrays(kind, data), boxes=list(data.boxes), **keywords, **options)
 
 
 def renderer_arrays(kind: str, data: Any) -> tuple:
     """The positional arguments of ``render_<kind>`` from a figure's extracted data."""
     first, x, y = data.matrices[0], data.x_labels, data.y_labels
-    if kind == "self-attention":
+    if kind in ("self-attention", "rollout"):
         return (first, x)
+    if kind == "head-summary":
+        return (first,)
     if kind == "question-context":
         return (first, x, data.question_end)
     if kind == "comparison":

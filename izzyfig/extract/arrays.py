@@ -115,6 +115,22 @@ def select_from_array(data: np.ndarray, layout: tuple[str, ...], selection: Atte
     return np.ascontiguousarray(out)
 
 
+def stack_from_array(data: np.ndarray, layout: tuple[str, ...], layers: tuple[int, int]) -> np.ndarray:
+    """Every head of the inclusive ``layers`` range of an array with named axes.
+
+    Returns
+    -------
+    ndarray
+        ``(layers, heads, query, key)``, whatever the order of the file's leading axes
+        (a ``batch`` axis is read at index 0).
+    """
+    index = tuple(0 if axis == "batch" else slice(layers[0], layers[1] + 1) if axis == "layers" else slice(None)
+                  for axis in layout)
+    kept = [axis for axis in layout if axis != "batch"]
+    out = np.moveaxis(data[index], [kept.index("layers"), kept.index("heads")], [0, 1])
+    return np.ascontiguousarray(out)
+
+
 def select_from_layer(maps: np.ndarray, selection: AttentionSelection, stack: StackShape) -> np.ndarray:
     """One ``(query, key)`` map out of a layer's ``(heads, query, key)`` maps.
 

@@ -20,8 +20,13 @@ from izzyfig.plan.jobs import AttentionSelection, BoxRef, FigureJob, Forward, Wi
 from izzyfig.words import merge_groups
 
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), inclusive cells
-# Kinds that draw one token axis for rows and columns.
-ONE_AXIS_KINDS = ("self-attention", "question-context")
+# Kinds that draw one token axis for rows and columns (an atlas too, unless of cross-attention).
+ONE_AXIS_KINDS = ("self-attention", "question-context", "rollout")
+
+
+def one_axis(job: FigureJob) -> bool:
+    """Whether rows and columns of ``job`` are the same tokens, shown once as one axis."""
+    return job.kind in ONE_AXIS_KINDS or (job.kind == "atlas" and job.selections[0].attention != "cross")
 
 
 @dataclass(frozen=True)
@@ -133,14 +138,15 @@ def _windowed(job: FigureJob, window: WindowRef, axes: FigureAxes, problems: lis
             problems.append(SpecProblem(at, f"{window.path}.{side}", str(problem)))
     if len(problems) > known:
         return axes
-    if job.kind in ONE_AXIS_KINDS:  # one token axis: a side left out is the other side
+    if one_axis(job):  # one token axis: a side left out is the other side
         spans["rows"], spans["cols"] = spans["rows"] or spans["cols"], spans["cols"] or spans["rows"]
         rows, cols = rows or cols, cols or rows
     top, bottom = spans["rows"] or (0, len(axes.y) - 1)
     left, right = spans["cols"] or (0, len(axes.x) - 1)
-    if job.kind in ONE_AXIS_KINDS and (top, bottom) != (left, right):
+    if one_axis(job) and (top, bottom) != (left, right):
         problems.append(SpecProblem(window.rows_at, window.path,
-                                    f"a {job.kind} figure shows the same cells on both axes, but rows "
+                                    f"{'an' if job.kind[0] in 'aeiou' else 'a'} {job.kind} figure shows the same "
+                                    f"cells on both axes, but rows "
                                     f"{_side(rows)} cover cells {top}-{bottom} and cols {_side(cols)} cells "
                                     f"{left}-{right}; give both the same range (kind: regions draws any rectangle)"))
         return axes

@@ -16,12 +16,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from izzyfig.errors import ExtractError, SpecError, SpecProblem
-from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer
+from izzyfig.extract.analysis_data import analysis_axes, analysis_matrix, token_problems
+from izzyfig.extract.arrays import load_array, select_from_array, select_from_layer, stack_from_array
 from izzyfig.extract.attention_checks import warn_unlike_attention
 from izzyfig.extract.axes import Box, figure_axes, length_problems, resolve_boxes
 from izzyfig.extract.cache import AttentionCache
 from izzyfig.extract.forwards import ForwardGroup, GroupOutcome, forward_groups, run_group
-from izzyfig.extract.tokens import TokenizedInput
+from izzyfig.extract.tokens import TokenizedInput, TokenSequence
 from izzyfig.plan.jobs import ArrayLoad, AttentionSelection, BuildPlan, FigureJob, Forward, ModelLoad
 from izzyfig.plan.planner import library_versions
 
@@ -36,7 +37,9 @@ class FigureData:
     is a token, or a word with ``units: words``, and only the window's cells are
     there. ``raw_*_tokens`` are the cells as the model sees them (a word's pieces
     joined by spaces). ``boxes`` are the spec's boxes as inclusive
-    ``(top, left, bottom, right)`` cells of these matrices.
+    ``(top, left, bottom, right)`` cells of these matrices. ``keywords`` are renderer
+    keyword arguments that come from the data, not the spec (the analysis kinds' layer
+    and head indices, key/value groups, number of texts).
     """
 
     matrices: tuple[np.ndarray, ...]
@@ -46,6 +49,10 @@ class FigureData:
     raw_x_tokens: tuple[str, ...]
     raw_y_tokens: tuple[str, ...]
     boxes: tuple[Box, ...] = ()
+    keywords: tuple[tuple[str, Any], ...] = ()
+
+
+_NO_CELLS = TokenSequence((), ())  # a head-summary's cells are heads, not tokens
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,8 @@ class AttentionStore:
         """Positioned problems of ``job`` against its tokens (all tokens must be known)."""
         if job.panels:
             return [problem for panel in job.panels for problem in self.check(panel)]
+        if job.analysis is not None:
+            return self._analysis_problems(job)[1]
         axes, problems = figure_axes(job, self._tokens)
         problems += length_problems(job, self._tokens)
         return problems + resolve_boxes(job, axes)[1]
@@ -258,6 +267,8 @@ class AttentionStore:
             return tuple(self.figure_data(panel) for panel in job.panels)
         if not all(self._tokens_of(s.input) for s in job.selections if isinstance(s.input, Forward)):
             self.prepare(single_job_plan(job))
+        if job.analysis is not None:
+            return self._analysis_data(job)
         axes, problems = figure_axes(job, self._tokens)
         boxes, box_problems = resolve_boxes(job, axes)
         if problems or box_problems:
@@ -278,6 +289,55 @@ class AttentionStore:
             boxes=boxes,
         )
 
+    def _analysis_data(self, job: FigureJob) -> FigureData:
+        """An atlas's maps, a head-summary's statistics or a rollout, from whole-layer stacks."""
+        (axes_list, boxes), problems = self._analysis_problems(job)
+        if problems:
+            raise SpecError(problems)
+        stacks = [self._stack(job, selection) for selection in job.selections]
+        warn_unlike_attention(job, stacks)  # whole rows, before words merge and windows crop
+        matrix, keywords = analysis_matrix(job, stacks, axes_list)
+        x, y = (axes_list[0].x.cells, axes_list[0].y.cells) if job.kind != "head-summary" else (_NO_CELLS, _NO_CELLS)
+        return FigureData(
+            matrices=(matrix,),
+            x_labels=x.raw if self.raw_labels else x.labels,
+            y_labels=y.raw if self.raw_labels else y.labels,
+            question_end=None,
+            raw_x_tokens=x.raw,
+            raw_y_tokens=y.raw,
+            boxes=boxes,
+            keywords=tuple(sorted(keywords.items())),
+        )
+
+    def _analysis_problems(self, job: FigureJob) -> tuple[tuple, list[SpecProblem]]:
+        """``((axes per selection, boxes), problems)`` of an analysis figure, against its tokens."""
+        axes_list, problems = analysis_axes(job, self._tokens)
+        problems += length_problems(job, self._tokens)
+        if problems:
+            return ([], ()), problems
+        boxes, problems = resolve_boxes(job, axes_list[0])
+        return (axes_list, boxes), problems + token_problems(job, axes_list)
+
+    def _stack(self, job: FigureJob, selection: AttentionSelection) -> np.ndarray:
+        """Every head of the selection's layer range: ``(layers, heads, query, key)``."""
+        source = selection.input
+        if isinstance(source, ArrayLoad):
+            if source not in self._arrays:
+                self._arrays[source] = load_array(source)
+            return stack_from_array(self._arrays[source], source.layout, selection.layers)
+        return np.stack([self._layer_maps(job, source, attention, layer)
+                         for attention, layer in selection.maps_read()])
+
+    def _layer_maps(self, job: FigureJob, source: Forward, attention: str, layer: int) -> np.ndarray:
+        """One cached layer's ``(heads, query, key)`` maps; a damaged entry is recomputed."""
+        maps = self.cache.load(source.key, attention, layer)
+        if maps is None:  # damaged since prepare: recompute, never draw a bad entry
+            self.prepare(single_job_plan(job))
+            maps = self.cache.load(source.key, attention, layer)
+        if maps is None:
+            raise ExtractError(f"{job.path}: the cache at {self.cache.root} cannot keep attention maps")
+        return maps
+
     def _tokens_of(self, forward: Forward) -> TokenizedInput | None:
         if forward.key not in self._tokens:
             entry = self.cache.read(forward.key)
@@ -292,12 +352,7 @@ class AttentionStore:
             if source not in self._arrays:
                 self._arrays[source] = load_array(source)
             return select_from_array(self._arrays[source], source.layout, selection)
-        maps = self.cache.load(source.key, selection.attention, selection.layer)
-        if maps is None:  # damaged since prepare: recompute, never draw a bad entry
-            self.prepare(single_job_plan(job))
-            maps = self.cache.load(source.key, selection.attention, selection.layer)
-        if maps is None:
-            raise ExtractError(f"{job.path}: the cache at {self.cache.root} cannot keep attention maps")
+        maps = self._layer_maps(job, source, selection.attention, selection.layer)
         return select_from_layer(maps, selection, source.model.shape.stack(selection.attention))
 
 
@@ -307,7 +362,7 @@ def needed_layers(plan: BuildPlan) -> dict[Forward, set[tuple[str, int]]]:
     for job in plan.figures:
         for selection in job.selections:
             if isinstance(selection.input, Forward):
-                needed.setdefault(selection.input, set()).add((selection.attention, selection.layer))
+                needed.setdefault(selection.input, set()).update(selection.maps_read())
     return needed
 
 

@@ -137,7 +137,10 @@ class AttentionSelection:
     ``"max"`` over the heads (of ``kv_group`` if set); ``head`` and ``kv_group`` both
     ``None`` means the mean over all heads. ``layer`` is ``None`` only for arrays
     without a layers axis.
-    ``index`` is the position in a figure's ``runs``/``steps`` list. ``where`` is the
+    ``layers`` (first, last), inclusive, makes it a stack: every head of those layers,
+    for the analysis kinds (atlas, head-summary, rollout); ``layer`` is then ``None``.
+    ``index`` is the position in a figure's ``runs``/``steps`` list (a text's position
+    in a head-summary's ``texts``). ``where`` is the
     spec path of the fields it came from (``figures.fig2`` or ``figures.fig2.a``).
     ``model_name`` is the model reference as the spec wrote it: directories with the
     same content share one ``ModelLoad``, named by the first spelling met, but the
@@ -153,10 +156,16 @@ class AttentionSelection:
     where: str = ""
     input_at: Position | None = None
     model_name: str = ""
+    layers: tuple[int, int] | None = None
+
+    def maps_read(self) -> tuple[tuple[str, int], ...]:
+        """The ``(attention, layer)`` maps of a forward this selection reads."""
+        return maps_read(self.attention, self.layer, self.layers)
 
     def describe(self) -> dict[str, Any]:
         """Plain JSON data saying what the numbers come from (for lock and appendix)."""
-        chosen = {"layer": self.layer, "head": self.head, "kv_group": self.kv_group}
+        chosen = {"layer": self.layer, "head": self.head, "kv_group": self.kv_group,
+                  "layers": list(self.layers) if self.layers else None}
         chosen = {k: v for k, v in chosen.items() if v is not None}
         if isinstance(self.input, ArrayLoad):
             array = self.input
@@ -167,6 +176,45 @@ class AttentionSelection:
         return {"model": self.model_name or forward.model.label(), "fingerprint": forward.model.fingerprint,
                 "dtype": forward.model.dtype, **device, **forward.inputs(), "attention": self.attention,
                 "cache_key": forward.key, **chosen}
+
+
+def maps_read(attention: str, layer: int | None, layers: tuple[int, int] | None) -> tuple[tuple[str, int], ...]:
+    """``(attention, layer)`` pairs: one layer, or every layer of an inclusive range."""
+    if layers is None:
+        return ((attention, layer),)
+    return tuple((attention, index) for index in range(layers[0], layers[1] + 1))
+
+
+@dataclass(frozen=True)
+class AnalysisRef:
+    """What an analysis figure (atlas, head-summary, rollout) computes from its stacks.
+
+    Indices are resolved against the model (non-negative). ``layers`` is the inclusive
+    range every selection reads; ``heads`` the atlas's columns (``None``: all);
+    ``heads_per_group`` the query heads sharing one key/value head (1 without
+    grouped-query attention); ``statistic`` and ``special`` the head-summary's;
+    ``residual`` the rollout's; ``highlight`` the ``(layer, head)`` pairs to outline.
+    ``statistic_at`` and ``special_at`` position the checks made once tokens are known.
+    """
+
+    layers: tuple[int, int] | None
+    heads: tuple[int, ...] | None = None
+    heads_per_group: int = 1
+    statistic: str | None = None
+    special: tuple[int, ...] | None = None
+    residual: float | None = None
+    highlight: tuple[tuple[int, int], ...] = ()
+    path: str = ""
+    statistic_at: Position | None = None
+    special_at: Position | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved choices, as plain JSON data for the lock's parameters."""
+        values = {"layers": list(self.layers) if self.layers else None,
+                  "heads": list(self.heads) if self.heads is not None else None,
+                  "statistic": self.statistic, "special": list(self.special) if self.special else None,
+                  "residual": self.residual, "highlight": [list(pair) for pair in self.highlight] or None}
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -214,6 +262,7 @@ class FigureJob:
     A ``panels`` figure has one job per panel in ``panels``; its ``selections`` are
     theirs, in panel order.
     ``units`` (``tokens`` or ``words``) and ``window`` say which cells are shown.
+    ``analysis`` is set for the analysis kinds (atlas, head-summary, rollout).
     """
 
     figure_id: str
@@ -231,12 +280,16 @@ class FigureJob:
     panels: tuple[FigureJob, ...] = ()
     units: str = "tokens"
     window: WindowRef | None = None
+    analysis: AnalysisRef | None = None
 
     def view(self) -> dict[str, Any]:
-        """``units`` and ``window`` where they differ from the defaults (for the lock)."""
+        """``units``, ``window`` (where not the defaults) and an analysis figure's resolved
+        choices (for the lock)."""
         view: dict[str, Any] = {"units": self.units} if self.units != "tokens" else {}
         if self.window is not None:
             view["window"] = self.window.describe()
+        if self.analysis is not None:
+            view.update(self.analysis.describe())
         return view
 
     @property
@@ -277,7 +330,7 @@ class BuildPlan:
         for job in figures:
             for selection in job.selections:
                 if isinstance(selection.input, Forward):
-                    keep.setdefault(selection.input.key, set()).add((selection.attention, selection.layer))
+                    keep.setdefault(selection.input.key, set()).update(selection.maps_read())
                 else:
                     arrays.add(selection.input)
         forwards = tuple(

@@ -25,8 +25,10 @@ from izzyfig.errors import Position, SpecError, SpecProblem
 from izzyfig.files import canonical_json, sha256_text
 from izzyfig.plan.hashing import MEMO_NAME, FileHashes
 from izzyfig.plan.jobs import (
-    ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad, WindowRef,
+    AnalysisRef, ArrayLoad, AttentionSelection, BoxRef, BuildPlan, FigureJob, Forward, ModelLoad, WindowRef, maps_read,
 )
+from izzyfig.plan.analysis import add_analysis
+from izzyfig.spec.models import ANALYSIS_KINDS
 from izzyfig.plan.sources import (
     SourceError, array_header, model_fingerprint, model_shape, read_config, resolve_model,
 )
@@ -168,6 +170,7 @@ class Draft:
     where: str
     input_at: Position | None
     model_name: str = ""  # the model reference as this spec wrote it
+    layers: tuple[int, int] | None = None  # a stack of every head of these layers (analysis kinds)
 
 
 class Planner:
@@ -185,6 +188,7 @@ class Planner:
         self.failed_sources: dict[tuple, str] = {}
         self.figures: list[tuple[Any, list[Draft]]] = []
         self.panel_parts: dict[str, list[tuple[Any, list[Draft]]]] = {}
+        self.analyses: dict[str, AnalysisRef] = {}
 
     def problem(self, position: Position | None, path: str, message: str) -> None:
         self.problems.append(SpecProblem(position, path, message))
@@ -194,6 +198,12 @@ class Planner:
         figure = entry.figure
         if figure.kind == "panels":
             self.add_panels(entry)
+            return
+        if figure.kind in ANALYSIS_KINDS:
+            planned = add_analysis(self, FieldView(entry))
+            if planned is not None:
+                self.figures.append((entry, planned[0]))
+                self.analyses[entry.id] = planned[1]
             return
         sides = [FieldView(entry, "a"), FieldView(entry, "b")] if figure.kind == "comparison" else [FieldView(entry)]
         per_side = [self.side_drafts(view) for view in sides]
@@ -433,7 +443,7 @@ class Planner:
                 if isinstance(draft.source, ModelLoad):
                     forward = make_forward(draft.source, dict(draft.inputs))
                     forwards.setdefault(forward.key, forward)
-                    keep.setdefault(forward.key, set()).add((draft.attention, draft.layer))
+                    keep.setdefault(forward.key, set()).update(maps_read(draft.attention, draft.layer, draft.layers))
         forwards = {key: replace(f, keep=tuple(sorted(keep[key]))) for key, f in forwards.items()}
         jobs = tuple(self.job(entry, drafts, forwards) for entry, drafts in self.figures)
         used_models = dict.fromkeys(f.model for f in forwards.values())
@@ -447,7 +457,7 @@ class Planner:
             if isinstance(source, ModelLoad):
                 source = forwards[make_forward(source, dict(d.inputs)).key]
             selections.append(AttentionSelection(source, d.attention, d.layer, d.head, d.kv_group, d.index,
-                                                 d.where, d.input_at, d.model_name))
+                                                 d.where, d.input_at, d.model_name, d.layers))
         figure = entry.figure
         panels = tuple(self.job(part, drafts, forwards) for part, drafts in self.panel_parts.get(entry.id, ()))
         return FigureJob(
@@ -466,6 +476,7 @@ class Planner:
             panels=panels,
             units=figure.units,
             window=window_ref(entry),
+            analysis=self.analyses.get(entry.id),
         )
 
 

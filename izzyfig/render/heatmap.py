@@ -73,10 +73,11 @@ def axes_unit_pt(ax: Axes, grid: CellGrid) -> float:
 def figure_of(
     drafts: list[layout.PanelDraft], look: Look, *, n_tokens: int, dense: bool, figsize,
     colorbar: ColorScale | None, title: str | None = None, unit_scale: float = 1.0,
-    bar_rows: tuple[int, int] | None = None,
+    bar_rows: tuple[int, int] | None = None, unit_in: float | None = None, gap_in: float | None = None,
 ) -> Figure:
     """Lay out ``drafts`` (see ``layout.compose``): on the page of ``look``, in ``figsize``
-    inches, or at the natural cell size of ``n_tokens`` tokens."""
+    inches, or at the natural cell size of ``n_tokens`` tokens (or ``unit_in`` inches).
+    ``gap_in`` replaces the default space between panels."""
     size = inputs.figsize(figsize)
     if size is not None:
         if look.area is not None:
@@ -85,9 +86,9 @@ def figure_of(
     elif look.area is not None:
         sizing = layout.Sizing(area=look.area)
     else:
-        sizing = layout.Sizing(unit_in=layout.unit_inches(n_tokens, dense, scale=unit_scale))
+        sizing = layout.Sizing(unit_in=unit_in or layout.unit_inches(n_tokens, dense, scale=unit_scale))
     with style.rendering(look.font):
-        return layout.compose(drafts, sizing, look, colorbar=colorbar, title=title, bar_rows=bar_rows)
+        return layout.compose(drafts, sizing, look, colorbar=colorbar, title=title, bar_rows=bar_rows, gap=gap_in)
 
 
 def _figsize_fits(size: tuple[float, float], area: PrintArea) -> None:
@@ -116,6 +117,8 @@ class KindPlan:
     ``panels(scale, own_colorbar)`` returns the kind's panel drafts drawn on ``scale``
     (each with its own colour bar when ``own_colorbar``); ``title`` is a title above all
     panels. A ``panels`` figure asks each of its kinds for its plan, then shares one scale.
+    ``unit_in`` (screen cell size, inches) and ``gap_in`` (space between panels) replace
+    the defaults of ``figure_of`` for kinds with many small panels (the atlas).
     """
 
     scale: ColorScale
@@ -126,6 +129,8 @@ class KindPlan:
     unit_scale: float = 1.0
     texts: tuple[tuple[str, str | None], ...] = ()
     bar_rows: tuple[int, int] | None = None
+    unit_in: float | None = None
+    gap_in: float | None = None
 
     def figure(self, *, figsize=None, page=None, width=None, height=None, min_font=DEFAULT_MIN_FONT,
                font: str = "sans", mathtext: bool = False) -> Figure:
@@ -133,7 +138,7 @@ class KindPlan:
         look = make_look(page_area(page, width, height, min_font), font, mathtext, self.texts)
         return figure_of(self.panels(self.scale, False), look, n_tokens=self.n_tokens, dense=self.dense,
                          figsize=figsize, colorbar=self.scale, title=self.title, unit_scale=self.unit_scale,
-                         bar_rows=self.bar_rows)
+                         bar_rows=self.bar_rows, unit_in=self.unit_in, gap_in=self.gap_in)
 
 
 def page_area(page, width=None, height=None, min_font=DEFAULT_MIN_FONT) -> PrintArea | None:
@@ -157,6 +162,9 @@ def make_look(area: PrintArea | None, font: str, mathtext: bool, texts=()) -> Lo
 
     ``texts`` holds ``(option name, text)`` pairs, e.g. ``("title", "$\\\\alpha$ head")``.
     """
+    for name, text in texts:  # a 200,000-character title took gigabytes to lay out
+        if text is not None:
+            inputs.text(name, text)
     if font not in style.FONTS:
         raise RenderError(f"font: must be one of {', '.join(style.FONTS)}, got {font!r}")
     if area is not None and not isinstance(area, PrintArea):

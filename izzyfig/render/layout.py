@@ -137,6 +137,7 @@ class _Attempt:
     title_height: float
     look: Look
     unit: float
+    title_width: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -167,15 +168,18 @@ def unit_inches(n_tokens: int, dense_labels: bool, *, scale: float = 1.0) -> flo
 
 def compose(
     drafts: list[PanelDraft], sizing: Sizing, look: Look, *, colorbar: ColorScale | None = None,
-    title: str | None = None, bar_rows: tuple[int, int] | None = None,
+    title: str | None = None, bar_rows: tuple[int, int] | None = None, gap: float | None = None,
 ) -> Figure:
     """Draw ``drafts`` in their grid cells and size the figure (see the module docstring).
 
     ``colorbar`` adds one bar right of the grid, beside the panels of rows ``bar_rows``
-    (first, last; default all); ``title`` a figure title above everything. Warnings about
+    (first, last; default all); ``title`` a figure title above everything; ``gap`` the
+    inches between panels (default ``Spacing.gap`` of the page or screen). Warnings about
     legibility and page fit are issued for the final drawing only.
     """
     spacing = PAGE_SPACING if look.on_page else SCREEN_SPACING
+    if gap is not None:
+        spacing = Spacing(spacing.pad, gap)
     unit = sizing.unit_in if sizing.unit_in is not None else _first_guess(drafts, sizing, spacing)
     for round_ in range(_ATTEMPTS):
         attempt = _draw(drafts, unit, look, colorbar, title, spacing)
@@ -227,8 +231,11 @@ def _draw(drafts, unit: float, look: Look, colorbar: ColorScale | None, title: s
     if title:
         size = drawing.typo.title if drawing.on_page else drawing.typo.title + 1
         title_text = fig.text(0.5, 1.0, title, ha="center", va="top", fontsize=size, **drawing.text())
-    margins, (bar_label, bar_below), title_height = _measure(fig, drafts, axes, bar_axes, title_text, unit, drawing)
-    return _Attempt(fig, axes, margins, bar_axes, bar_label, bar_below, title_text, title_height, drawing, unit)
+        if drawing.on_page:  # never wider than the page
+            _wrap(title_text, (drawing.area.width - 2 * spacing.pad) * fig.dpi, fig.canvas.get_renderer())
+    margins, (bar_label, bar_below), title_size = _measure(fig, drafts, axes, bar_axes, title_text, unit, drawing)
+    return _Attempt(fig, axes, margins, bar_axes, bar_label, bar_below, title_text, title_size[1], drawing, unit,
+                    title_size[0])
 
 
 def _wrap_centred_texts(fig, drafts, axes, width_in: float) -> None:
@@ -243,16 +250,19 @@ def _wrap_centred_texts(fig, drafts, axes, width_in: float) -> None:
 
 
 def _wrap(text, limit_px: float, renderer) -> None:
-    words = text.get_text().split(" ")
-    if text.get_window_extent(renderer).width <= limit_px or len(words) < 2:
+    """Break ``text`` at spaces into lines at most ``limit_px`` wide (each given line on its own)."""
+    if text.get_window_extent(renderer).width <= limit_px:
         return
-    lines = [words[0]]
-    for word in words[1:]:
-        text.set_text(lines[-1] + " " + word)
-        if text.get_window_extent(renderer).width <= limit_px:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
+    lines = []
+    for given in text.get_text().split("\n"):
+        words = given.split(" ")
+        lines.append(words[0])
+        for word in words[1:]:
+            text.set_text(lines[-1] + " " + word)
+            if text.get_window_extent(renderer).width <= limit_px:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
     text.set_text("\n".join(lines))
 
 
@@ -312,10 +322,11 @@ def _measure(fig, drafts, axes, bar_axes, title_text, unit, look):
         box, tight = bar_axes.get_window_extent(renderer), bar_axes.get_tightbbox(renderer)
         bar_label = max(0.0, tight.x1 - box.x1) / dpi
         bar_below = max(0.0, box.y0 - tight.y0) / dpi
-    title_height = 0.0
+    title_size = (0.0, 0.0)
     if title_text is not None:
-        title_height = title_text.get_window_extent(renderer).height / dpi
-    return margins, (bar_label, bar_below), title_height
+        extent = title_text.get_window_extent(renderer)
+        title_size = (extent.width / dpi, extent.height / dpi)
+    return margins, (bar_label, bar_below), title_size
 
 
 def _grid_height_units(drafts) -> float:
@@ -416,6 +427,11 @@ def _geometry(drafts, attempt: _Attempt, unit: float, spacing: Spacing,
         bar = (bar_left, bar_top, geometry.width, bar_bottom - bar_top)
         right = max(right, bar_left + geometry.width + attempt.bar_label)
         bottom = max(bottom, bar_bottom + attempt.bar_below)
+    shift = (attempt.title_width - (right - spacing.pad)) / 2
+    if shift > 0:  # a title wider than the grid: the grid is centred under it
+        boxes = [(left + shift, top_, w, h) for left, top_, w, h in boxes]
+        bar = bar and (bar[0] + shift, *bar[1:])
+        right += 2 * shift
     return _Geometry(boxes, bar, right + spacing.pad, bottom + spacing.pad)
 
 
@@ -485,9 +501,11 @@ def _warn(look: Look, notes: list, unit: float, sizing: Sizing) -> None:
 
 
 def _messages(notes: list, area: PrintArea) -> list[tuple[tuple, str]]:
-    """One message per panel key for its labels, one for its scores (worst case kept)."""
+    """One message per panel key for its labels, one for its scores (worst case kept), and
+    the kinds' own ``Look.note`` messages once each."""
     labels: dict[tuple, dict[str, LabelNote]] = {}
     values: dict[tuple, ValueNote] = {}
+    own: list[tuple[tuple, str]] = []
     for key, note in notes:
         if isinstance(note, LabelNote):
             axes = labels.setdefault(key, {})
@@ -497,7 +515,9 @@ def _messages(notes: list, area: PrintArea) -> list[tuple[tuple, str]]:
             old = values.get(key)
             if old is None or note.dropped > old.dropped:
                 values[key] = note
-    out = []
+        elif isinstance(note, tuple):  # Look.note(key, message): a kind's own finding
+            own.append((key + note[0], note[1]))
+    out = list(dict.fromkeys(own))
     for key, axes in labels.items():
         out.append((key, _label_message(axes, area)))
     for key, note in values.items():

@@ -203,6 +203,10 @@ def _kind_problem(shown: tuple, data: dict, marks: Marks) -> Found | None:
     return marks.children["kind"].position, shown + ("kind",), message
 
 
+# Keys a figure gives instead of a default: its own one takes the place of the default's.
+ALTERNATIVES = {"text": ("texts",), "texts": ("text",)}
+
+
 def _merge_defaults(data: dict, defaults: dict, model: type[FigureBase]) -> tuple[dict, set[str]]:
     """The figure with the defaults its kind accepts; also which keys came from defaults.
 
@@ -213,6 +217,8 @@ def _merge_defaults(data: dict, defaults: dict, model: type[FigureBase]) -> tupl
     merged, taken = dict(data), set()
     for key, value in defaults.items():
         if key in data or key not in model.model_fields:
+            continue
+        if any(other in data for other in ALTERNATIVES.get(key, ())):  # a figure's texts replace a default text
             continue
         if own_source and key in SourceFields.SOURCE_KEYS:
             continue

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from izzyfig import limits
+from izzyfig.analysis import STATISTICS
 
 KINDS = (
     "self-attention",
@@ -36,6 +37,9 @@ KINDS = (
     "evolution",
     "regions",
     "panels",
+    "atlas",
+    "head-summary",
+    "rollout",
 )
 AXES = ("batch", "runs", "steps", "layers", "heads", "query", "key")
 OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
@@ -633,6 +637,136 @@ class RegionsFigure(FigureBase, LabelRotation, SourceFields, SelectFields):
     label_regions: bool = False
 
 
+# --------------------------------------------------------------------------- analysis kinds
+# Overviews of many heads and layers (izzyfig.analysis): each reads whole layers of one
+# forward per text, never one map, so they select with 'layers'/'heads', not 'layer'/'head'.
+ANALYSIS_KINDS = ("atlas", "head-summary", "rollout")
+TOKEN_LABELS = ("auto", "edges", "none")
+LayerRange = Annotated[list[int], Field(min_length=2, max_length=2)]
+HeadPair = Annotated[list[int], Field(min_length=2, max_length=2)]
+Texts = Annotated[list[Text], Field(min_length=1, max_length=limits.MAX_MAPS)]
+
+
+def _annotate_choice(value: Any) -> int | str:
+    if value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"expected 'all' or a number of cells (an integer >= 0), got {_shown(value)}")
+
+
+Annotate = Annotated[
+    Union[int, str],
+    PlainValidator(_annotate_choice),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"const": "all"}]}),
+]
+
+
+def _refuse(kind: str, why: str):
+    """A field validator refusing a key that ``kind`` ("an atlas") cannot use (runs only when given)."""
+
+    def refuse(value, info):
+        raise ValueError(f"'{info.field_name}' does not apply to {kind} figure ({why})")
+
+    return refuse
+
+
+class AnalysisFields(Strict):
+    """Which layers an analysis figure reads, and which heads it outlines."""
+
+    # Keys the planner resolves against the model (and passes on, resolved, with the data).
+    PLAN_KEYS: ClassVar[tuple[str, ...]] = ("layers", "heads", "highlight", "texts", "special", "attention")
+
+    layers: LayerRange | None = Field(
+        None, description="First and last layer, inclusive (negative counts from the end); default all."
+    )
+    highlight: list[HeadPair] = Field(
+        default_factory=list, description="[layer, head] pairs to outline (negative counts from the end)."
+    )
+    attention: Literal["self", "encoder", "decoder", "cross"] | None = Field(
+        None, description="Which attention of an encoder-decoder model; default its encoder's self-attention.",
+    )
+
+    @field_validator("layers")
+    @classmethod
+    def _ordered_layers(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (value[0] < 0) == (value[1] < 0) and value[0] > value[1]:
+            raise ValueError(f"inverted range [{value[0]}, {value[1]}]: the first layer comes after the last")
+        return value
+
+    def render_options(self) -> dict[str, Any]:
+        """The render options; layers, heads, texts and positions are the plan's, not the renderer's."""
+        options = super().render_options()
+        return {k: v for k, v in options.items() if k not in self.PLAN_KEYS}
+
+
+class AtlasFigure(AnalysisFields, FigureBase, SourceFields):
+    """Every head of a layer range as small multiples: rows are layers, columns heads."""
+
+    kind: Literal["atlas"]
+    PLAN_KEYS: ClassVar[tuple[str, ...]] = AnalysisFields.PLAN_KEYS + ("xlabel", "ylabel")  # refused below
+    heads: Annotated[list[int], Field(min_length=1, max_length=limits.MAX_MAPS)] | None = Field(
+        None, description="The heads to show, in this order (negative counts from the end); default all."
+    )
+    token_labels: Literal["auto", "edges", "none"] = Field(
+        "auto", description="Tokens at the grid's left and top edges (edges), none, or edges only where "
+        "every token fits at min_font without thinning (auto; otherwise the title says they are left out)."
+    )
+    label_rotation: Literal[45, 90] = Field(90, description="x token label angle.")
+
+    _no_axis_titles = field_validator("xlabel", "ylabel")(
+        _refuse("an atlas", "rows are labelled by layer and columns by head"))
+
+    @field_validator("heads")
+    @classmethod
+    def _distinct_heads(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            repeated = next(h for h in value if value.count(h) > 1)
+            raise ValueError(f"head {repeated} is listed twice")
+        return value
+
+
+class HeadSummaryFigure(AnalysisFields, FigureBase, SourceFields):
+    """One statistic per head (izzyfig.analysis.head_statistics) as a layers x heads heatmap."""
+
+    kind: Literal["head-summary"]
+    statistic: Literal[STATISTICS] = Field(
+        description="entropy, distance, previous-token, special, max or induction (see the README's table)."
+    )
+    texts: Texts | None = Field(
+        None, description="Several input texts, one forward each; the statistic is the mean of per-text values."
+    )
+    special: Annotated[list[int], Field(min_length=1, max_length=limits.MAX_TOKENS)] | None = Field(
+        None, description="statistic: special -- the key positions to sum over (negative counts from the end); "
+        "default the tokenizer's special tokens."
+    )
+    annotate: Annotate = Field("all", description="Write the value in every cell ('all') or in the top k cells.")
+    gamma: PositiveFloat = Field(1.0, description="PowerNorm exponent of the colour scale (1: linear).")
+
+    _no_window = field_validator("window", "boxes")(
+        _refuse("a head-summary", "its cells are heads, not tokens; use highlight to outline heads"))
+
+    @field_validator("texts")
+    @classmethod
+    def _text_or_texts(cls, value, info):
+        if value is not None and info.data.get("text") is not None:
+            raise ValueError("give either 'text' or 'texts', not both")
+        return value
+
+    @field_validator("special")
+    @classmethod
+    def _special_statistic(cls, value, info):
+        statistic = info.data.get("statistic")
+        if value is not None and statistic not in (None, "special"):
+            raise ValueError(f"'special' positions apply to statistic: special, not '{statistic}'")
+        return value
+
+
+class RolloutFigure(AnalysisFields, FigureBase, TableLensOptions, SourceFields):
+    """Attention rollout (Abnar & Zuidema 2020) over a layer range, drawn like self-attention."""
+
+    kind: Literal["rollout"]
+    residual: Unit = Field(0.5, description="Weight of the identity (the residual connection) in every layer.")
+
+
 # --------------------------------------------------------------------------- panels
 # A panel is a figure of any single-map kind; question-context is itself five panels.
 PANEL_KINDS = ("self-attention", "cross-attention", "comparison", "stability", "evolution", "regions")
@@ -774,6 +908,9 @@ Figure = Annotated[
         EvolutionFigure,
         RegionsFigure,
         PanelsFigure,
+        AtlasFigure,
+        HeadSummaryFigure,
+        RolloutFigure,
     ],
     Field(discriminator="kind"),
 ]
@@ -789,6 +926,9 @@ FIGURE_CLASSES: dict[str, type[FigureBase]] = dict(
             EvolutionFigure,
             RegionsFigure,
             PanelsFigure,
+            AtlasFigure,
+            HeadSummaryFigure,
+            RolloutFigure,
         ),
     )
 )

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from izzyfig.errors import RenderError
-from izzyfig.render import render_self_attention
+from izzyfig import limits
+from izzyfig.render import render_comparison, render_question_context, render_self_attention
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = ["a", "b", "c", "d"]
@@ -142,3 +143,23 @@ def test_the_renderers_refuse_the_same_values(options: dict, message: str) -> No
     with pytest.raises(RenderError) as caught:
         render_self_attention(np.full((4, 4), 0.25), tokens, **options)
     assert str(caught.value) == message
+
+
+LONG = "t" * 200_000
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: render_self_attention(np.full((4, 4), 0.25), TOKENS, title=LONG), "title"),
+        (lambda: render_self_attention(np.full((4, 4), 0.25), TOKENS, ylabel=LONG), "ylabel"),
+        (lambda: render_comparison(np.full((4, 4), 0.25), np.full((4, 4), 0.25), TOKENS, TOKENS, xlabel=LONG),
+         "xlabel"),
+        (lambda: render_question_context(np.full((4, 4), 0.25), TOKENS, 2, titles=["a", "b", "c", "d", LONG]),
+         "titles"),
+    ],
+)
+def test_the_python_api_bounds_titles_and_axis_labels(call, name: str) -> None:
+    with pytest.raises(RenderError) as caught:
+        call()
+    assert str(caught.value) == f"{name}: 200000 characters; the limit is {limits.MAX_TITLE}"

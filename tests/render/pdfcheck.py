@@ -27,8 +27,8 @@ def font_sizes(path: Path) -> list[float]:
     sizes = []
     for header, body in STREAM.findall(Path(path).read_bytes()):
         if b"/FlateDecode" in header:
-            try:
-                body = zlib.decompress(body)
+            try:  # a stream whose last byte is \r loses it to the pattern: read what is there
+                body = zlib.decompressobj().decompress(body)
             except zlib.error:
                 continue
         if b"Tf" in body and (b"Tj" in body or b"TJ" in body):
@@ -58,6 +58,7 @@ def _sizes_in(content: bytes) -> list[float]:
 
 def overlapping_texts(fig) -> list[tuple[str, str]]:
     """Pairs of visible horizontal texts of a drawn figure whose boxes intersect (> 0.25 px²)."""
+    fig.canvas.draw()  # after a save to PDF, axis labels keep positions of the 72-dpi PDF renderer
     renderer = fig.canvas.get_renderer()
     boxes = []
     for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_rotation")):

@@ -14,7 +14,8 @@ from izzyfig.spec import load_spec_text, load_specs
 from izzyfig.spec.loader import MAX_BYTES
 
 NAME = "specs/paper.yaml"
-KINDS = "self-attention, question-context, cross-attention, comparison, stability, evolution, regions, panels"
+KINDS = ("self-attention, question-context, cross-attention, comparison, stability, evolution, regions, panels, "
+         "atlas, head-summary, rollout")
 
 
 def spec(body: str) -> str:
