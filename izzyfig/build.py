@@ -46,6 +46,9 @@ class Project:
     """Where a build reads and writes; paths are relative to the working directory.
 
     ``wait``: when another izzyfig holds the project lock, wait for it (else fail at once).
+    ``executor``: where forwards and renders run, ``local`` (``jobs`` processes) or ``dask``
+    (``scheduler`` or ``scheduler_file``, else ``$IZZYFIG_DASK_SCHEDULER``, else a
+    ``LocalCluster`` of ``jobs`` workers; ``scheduler_timeout`` seconds to reach it).
     """
 
     paths: tuple[str, ...]
@@ -57,6 +60,17 @@ class Project:
     trust_remote_code: bool = False
     strict: bool = False
     wait: bool = True
+    executor: str = "local"
+    scheduler: str | None = None
+    scheduler_file: str | None = None
+    scheduler_timeout: float | None = None  # None: the executor's default (10 s)
+
+    def executor_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``make_executor`` besides the jobs and the kind."""
+        if self.executor == "local":
+            return {}
+        options = {"scheduler": self.scheduler, "scheduler_file": self.scheduler_file}
+        return options if self.scheduler_timeout is None else {**options, "timeout": self.scheduler_timeout}
 
 
 @dataclass
@@ -253,6 +267,7 @@ def build(project: Project, *, force: bool = False, only: tuple[str, ...] = (),
 def _build(project: Project, workspace: Workspace, progress: Progress, *, force: bool,
            only: tuple[str, ...], keep_orphans: bool, session: Session | None = None) -> BuildReport:
     _check_out_dir(project.out_dir)
+    _check_executor(project)
     lock = Lock.read(project.lock_path)
     compiled = compile_project(project)
     previous = owned_files(lock)
@@ -273,6 +288,7 @@ def _build(project: Project, workspace: Workspace, progress: Progress, *, force:
                                    runner=session.runner(project) if session else None)
             todo = _extract(compiled, store, todo, report)
             _render_all(project, compiled, store, todo, lock, report, progress, executor, workspace)
+        lock.executor = project.executor
     if not only:
         _forget_removed(lock, compiled)
     lock.environment = environment()
@@ -310,7 +326,7 @@ class Session:
         if self._executor is None:
             from izzyfig.executors import make_executor
 
-            self._executor = make_executor(project.jobs)
+            self._executor = new_executor(project)
         return self._executor
 
     def close(self, error: bool = False) -> None:
@@ -331,9 +347,7 @@ class Session:
 def _executor(project: Project, session: Session | None) -> Iterator[Executor]:
     """The build's executor: a new one, closed after the build, or the session's."""
     if session is None:
-        from izzyfig.executors import make_executor
-
-        with make_executor(project.jobs) as executor:
+        with new_executor(project) as executor:
             yield executor
         return
     try:
@@ -343,10 +357,25 @@ def _executor(project: Project, session: Session | None) -> Iterator[Executor]:
         raise
 
 
+def new_executor(project: Project) -> Executor:
+    """The executor the project asks for (``-j``, ``--executor`` and its options)."""
+    from izzyfig.executors import make_executor
+
+    return make_executor(project.jobs, project.executor, **project.executor_options())
+
+
 def plan_sources(plan: Any) -> list[str]:
     """The array files and model directories (or GGUF files) the plan's figures read."""
     found = {array.path for array in plan.arrays} | {model.ref for model in plan.models}
     return sorted(found)
+
+
+def _check_executor(project: Project) -> None:
+    """A Dask build without Dask installed fails at once, built or not (without importing it)."""
+    if project.executor == "dask":
+        from izzyfig.executors.dask import require_distributed
+
+        require_distributed()
 
 
 def _extract(compiled: CompiledProject, store: Any, todo: list, report: BuildReport) -> list:
@@ -620,12 +649,30 @@ def describe_plan(project: Project) -> str:
 
     lock = Lock.read(project.lock_path)
     compiled = compile_project(project)
-    lines = [compiled.plan.describe(AttentionStore(project.cache_dir))]
+    store = AttentionStore(project.cache_dir)
+    lines = [compiled.plan.describe(store)]
     lines.append("figures:")
+    todo = []
     for job in compiled.plan.figures:
         state = "up to date" if is_up_to_date(project, job, lock) else "to build"
+        todo += [job.figure_id] if state == "to build" else []
         lines.append(f"  {job.figure_id} ({job.kind}) -> {project.out_dir / job.output}: {state}")
+    if project.executor == "dask":
+        lines.append(_dask_split(project, compiled, store, todo))
     return "\n".join(lines)
+
+
+def _dask_split(project: Project, compiled: CompiledProject, store: Any, todo: list[str]) -> str:
+    """How a Dask build would split the figures to build: forward groups, renders, resources."""
+    from izzyfig.executors.dask import SchedulerTarget, describe_split
+    from izzyfig.extract.forwards import forward_groups
+    from izzyfig.extract.store import needed_layers
+
+    plan = compiled.plan.restricted_to(todo)
+    missing = {f: layers for f, layers in needed_layers(plan).items() if not store.is_cached(f)}
+    groups = forward_groups(plan.models, missing, project.trust_remote_code)
+    target = SchedulerTarget.resolve(project.scheduler, project.scheduler_file, project.jobs)
+    return describe_split(target, groups, len(todo))
 
 
 @dataclass

@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = command("plan", "print what a build would do, without running it", _plan)
     _add_project_options(plan)
+    _add_jobs(plan)
+    _add_executor(plan)
 
     build = command("build", "build every figure that is out of date", _build)
     _add_project_options(build)
@@ -103,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--keep-orphans", action="store_true",
                        help="keep files of figures that no spec makes any more (unchanged ones are removed)")
     _add_jobs(build)
+    _add_executor(build)
     _add_no_wait(build)
     build.add_argument("-q", "--quiet", action="store_true",
                        help="print only errors, warnings and removed files")
@@ -118,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--keep-orphans", action="store_true",
                        help="keep files of figures that no spec makes any more (unchanged ones are removed)")
     _add_jobs(watch)
+    _add_executor(watch)
     _add_no_wait(watch)
     watch.add_argument("-q", "--quiet", action="store_true",
                        help="print only errors, warnings, removed files and what changed and was rebuilt")
@@ -132,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
                      "to compare bytes", _verify)
     _add_project_options(verify)
     _add_jobs(verify)
+    _add_executor(verify)
     _add_no_wait(verify)
 
     appendix = command("appendix", "write the reproducibility appendix (.tex) of the locked figures",
@@ -172,6 +177,21 @@ def _add_jobs(parser: argparse.ArgumentParser) -> None:
                         help="processes that render figures (1: render in this process)")
 
 
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where forwards and renders run: this machine, or a Dask cluster "
+                             "(pip install 'izzyfig[dask]')")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="Dask scheduler, e.g. tcp://host:8786 (default: $IZZYFIG_DASK_SCHEDULER, "
+                             "else a LocalCluster of -j workers on 127.0.0.1)")
+    parser.add_argument("--scheduler-file", metavar="PATH", default=None,
+                        help="JSON file written by `dask scheduler --scheduler-file PATH` "
+                             "(or by dask-jobqueue), instead of --scheduler")
+    parser.add_argument("--scheduler-timeout", metavar="SECONDS", type=_positive_float,
+                        default=None, help="fail (exit 1) if the Dask scheduler does not answer "
+                                           "within this time (default: 10)")
+
+
 def _add_no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", dest="wait", action="store_false",
                         help="fail at once (exit 1) if another izzyfig is writing the project "
@@ -193,6 +213,23 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _executor_options(args: argparse.Namespace) -> dict:
+    if args.executor != "dask" and (args.scheduler or args.scheduler_file):
+        raise UsageError("--scheduler and --scheduler-file apply to --executor dask")
+    return {"jobs": args.jobs, "executor": args.executor, "scheduler": args.scheduler,
+            "scheduler_file": args.scheduler_file, "scheduler_timeout": args.scheduler_timeout}
 
 
 def _project(args: argparse.Namespace, **extra):
@@ -231,7 +268,7 @@ def _init(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     from izzyfig.build import describe_plan
 
-    print(describe_plan(_project_files(args)))
+    print(describe_plan(_project_files(args, **_executor_options(args))))
     return 0
 
 
@@ -239,8 +276,8 @@ def _build(args: argparse.Namespace) -> int:
     from izzyfig.build import build
 
     project = _project_files(
-        args, jobs=args.jobs, quiet=args.quiet, trust_remote_code=args.trust_remote_code,
-        strict=args.strict, wait=args.wait,
+        args, quiet=args.quiet, trust_remote_code=args.trust_remote_code, strict=args.strict,
+        wait=args.wait, **_executor_options(args),
     )
     report = build(project, force=args.force, only=tuple(args.only), keep_orphans=args.keep_orphans)
     return 0 if report.ok else 1
@@ -250,8 +287,8 @@ def _watch(args: argparse.Namespace) -> int:
     from izzyfig.watch import watch
 
     project = _project_files(
-        args, jobs=args.jobs, quiet=args.quiet, trust_remote_code=args.trust_remote_code,
-        strict=args.strict, wait=args.wait,
+        args, quiet=args.quiet, trust_remote_code=args.trust_remote_code, strict=args.strict,
+        wait=args.wait, **_executor_options(args),
     )
     return watch(project, only=tuple(args.only), keep_orphans=args.keep_orphans, debounce_ms=args.debounce)
 
@@ -259,7 +296,7 @@ def _watch(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from izzyfig.build import verify
 
-    return 0 if verify(_project_files(args, jobs=args.jobs, wait=args.wait)).ok else 1
+    return 0 if verify(_project_files(args, wait=args.wait, **_executor_options(args))).ok else 1
 
 
 def _appendix(args: argparse.Namespace) -> int:

@@ -6,6 +6,9 @@ never leaves an entry that claims a file the disk does not have. Per figure it h
 the figure file (``output``, ``sha256``) and its LaTeX snippet (``tex``, ``tex_sha256``):
 both are outputs, checked and rebuilt alike.
 
+``executor`` names where the last build that built figures ran (``local`` or ``dask``);
+it is the only field a Dask build writes differently, and older locks without it are read.
+
 A lock is read strictly: valid JSON with a field of the wrong type is reported as
 one line naming the field, never used.
 """
@@ -64,6 +67,7 @@ class Lock:
     path: Path
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=environment)
+    executor: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> Lock:
@@ -86,14 +90,17 @@ class Lock:
         if problem:
             raise BuildError(f"{path}: {problem}; the lock is damaged: fix it, "
                              "or delete it to rebuild every figure")
-        return cls(path, dict(data.get("figures", {})), dict(data.get("environment", {})))
+        return cls(path, dict(data.get("figures", {})), dict(data.get("environment", {})), data.get("executor"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "lock_version": LOCK_VERSION,
             "environment": dict(sorted(self.environment.items())),
             "figures": {k: self.figures[k] for k in sorted(self.figures)},
         }
+        if self.executor is not None:
+            data["executor"] = self.executor
+        return data
 
     def to_bytes(self) -> bytes:
         """The file's bytes: sorted, indented JSON."""
@@ -112,6 +119,8 @@ def lock_problem(data: dict[str, Any]) -> str | None:
     for name, version in environment_.items():
         if not isinstance(version, str):
             return f"environment.{name}: expected a string, got {_json_type(version)}"
+    if not isinstance(data.get("executor", ""), str):
+        return f"executor: expected a string, got {_json_type(data['executor'])}"
     figures = data.get("figures", {})
     if not isinstance(figures, dict):
         return f"figures: expected an object, got {_json_type(figures)}"

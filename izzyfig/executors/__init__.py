@@ -26,7 +26,8 @@ Executors are context managers (``with make_executor(...) as executor:``), which
 ``close(error=...)``. The local executors live in ``izzyfig.executors.local`` and import
 nothing optional (both run forwards in the build's process, and the pool renders); a new
 executor (e.g. Dask, shipping forward groups and renders to workers) is one new module
-implementing the same four members, chosen in ``make_executor``.
+implementing the same four members, chosen in ``make_executor``: ``izzyfig.executors.dask``
+sends forward groups and renders to Dask workers, and is imported only when asked for.
 """
 from __future__ import annotations
 
@@ -51,11 +52,24 @@ class Executor(Protocol):
     def __exit__(self, *exc) -> None: ...
 
 
-def make_executor(jobs: int = 1) -> Executor:
-    """The local executor for ``-j jobs``: this process for 1, a spawn process pool above."""
+EXECUTORS = ("local", "dask")
+
+
+def make_executor(jobs: int = 1, kind: str = "local", **options: Any) -> Executor:
+    """The executor ``kind`` (``local`` or ``dask``) for ``-j jobs``.
+
+    ``local``: this process for 1 job, a spawn process pool above. ``dask``: see
+    ``izzyfig.executors.dask.DaskExecutor``, which takes ``options`` (``scheduler``,
+    ``scheduler_file``, ``timeout``) and starts a ``LocalCluster`` of ``jobs`` workers
+    when no scheduler is given.
+    """
+    if kind == "dask":
+        from izzyfig.executors.dask import DaskExecutor
+
+        return DaskExecutor(jobs, **options)
     from izzyfig.executors.local import InProcessExecutor, PoolExecutor
 
     return InProcessExecutor() if jobs <= 1 else PoolExecutor(jobs)
 
 
-__all__ = ["Executor", "ForwardGroup", "GroupOutcome", "RenderJob", "RenderResult", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "ForwardGroup", "GroupOutcome", "RenderJob", "RenderResult", "make_executor"]
