@@ -102,33 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_project_options(build)
     _add_only(build, "build only these figures")
     build.add_argument("--force", action="store_true", help="rebuild every figure, even those up to date")
-    build.add_argument("--keep-orphans", action="store_true",
-                       help="keep files of figures that no spec makes any more (unchanged ones are removed)")
-    _add_jobs(build)
-    _add_executor(build)
-    _add_no_wait(build)
-    build.add_argument("-q", "--quiet", action="store_true",
-                       help="print only errors, warnings and removed files")
-    build.add_argument("--strict", action="store_true",
-                       help="treat warnings (legibility, page fit, data) as errors")
-    build.add_argument("--trust-remote-code", action="store_true",
-                       help="allow models that ship their own code to run it")
+    _add_build_options(build, quiet="print only errors, warnings and removed files")
 
     watch = command("watch", "build, then rebuild what went stale whenever a spec, an array file, "
                     "a model directory or a template changes (Ctrl-C stops); needs izzyfig[watch]", _watch)
     _add_project_options(watch)
     _add_only(watch, "build only these figures")
-    watch.add_argument("--keep-orphans", action="store_true",
-                       help="keep files of figures that no spec makes any more (unchanged ones are removed)")
-    _add_jobs(watch)
-    _add_executor(watch)
-    _add_no_wait(watch)
-    watch.add_argument("-q", "--quiet", action="store_true",
-                       help="print only errors, warnings, removed files and what changed and was rebuilt")
-    watch.add_argument("--strict", action="store_true",
-                       help="treat warnings (legibility, page fit, data) as errors")
-    watch.add_argument("--trust-remote-code", action="store_true",
-                       help="allow models that ship their own code to run it")
+    _add_build_options(watch, quiet="print only errors, warnings, removed files and what changed and was rebuilt")
     watch.add_argument("--debounce", type=_positive_int, default=100, metavar="MS",
                        help="rebuild once no watched file has changed for this many milliseconds")
 
@@ -175,6 +155,20 @@ def _add_only(parser: argparse.ArgumentParser, what: str) -> None:
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=_positive_int, default=1,
                         help="processes that render figures (1: render in this process)")
+
+
+def _add_build_options(parser: argparse.ArgumentParser, quiet: str) -> None:
+    """The options ``build`` and ``watch`` share, after ``--only`` (and ``--force``)."""
+    parser.add_argument("--keep-orphans", action="store_true",
+                        help="keep files of figures that no spec makes any more (unchanged ones are removed)")
+    _add_jobs(parser)
+    _add_executor(parser)
+    _add_no_wait(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
+    parser.add_argument("--strict", action="store_true",
+                        help="treat warnings (legibility, page fit, data) as errors")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="allow models that ship their own code to run it")
 
 
 def _add_executor(parser: argparse.ArgumentParser) -> None:
